@@ -1,0 +1,6 @@
+"""Topic detection: topic definitions (data) → flag, score, evidence sentences and state."""
+
+from ._detect import Detection, detect, detect_topics
+from ._topics import Topic, load_topics
+
+__all__ = ["Detection", "Topic", "detect", "detect_topics", "load_topics"]

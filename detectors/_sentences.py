@@ -1,0 +1,31 @@
+"""A small rule-based sentence splitter, fast enough for every article of a run."""
+
+from __future__ import annotations
+
+import re
+
+# A sentence ends at . ! or ? (with any closing quotes or brackets) before a capital or digit, or at a line break.
+_END = re.compile(r"[.!?][\"”’)\]]*(?=\s+[\"“‘(\[]?[A-Z0-9])|\n")
+# A piece ending in one of these is not a sentence end ("U.S. officials", "Mr. Zarif").
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:[A-Z]\.){1,3}|\b(?:Mr|Mrs|Ms|Dr|Gen|Sen|Rep|Gov|Lt|Col|Capt|St|Jr|Sr|Prof|No|vs|Jan|Feb|Aug"
+    r"|Sept|Sep|Oct|Nov|Dec|Inc|Corp|Co)\.)$"
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    sentences: list[str] = []
+    start = 0
+    pending = ""
+    for end in [m.end() for m in _END.finditer(text)] + [len(text)]:
+        piece = text[start:end].strip()
+        start = end
+        if not piece:
+            continue
+        pending = f"{pending} {piece}" if pending else piece
+        if not _ABBREVIATION.search(pending):
+            sentences.append(pending)
+            pending = ""
+    if pending:
+        sentences.append(pending)
+    return sentences

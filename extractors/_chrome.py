@@ -1,0 +1,117 @@
+"""Site-chrome removal that trafilatura alone misses.
+
+Two passes: on the HTML tree before trafilatura (teaser blocks and headline lists that sit inside
+the article's own container), and on the extracted lines after it (prompts, file names, labels).
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import html as lxml_html
+
+from ._article import Removal
+
+# The expand/collapse links that close a teaser of another story.
+_CONTROL = re.compile(
+    r"^(keep reading|read more|continue reading|read (the )?full (story|article)|show (less|more)"
+    r"|see more|(keep reading\s*)?show less)$",
+    re.IGNORECASE,
+)
+_CONTROL_TRIM = " \t\n›»→…>.:"
+_HEADINGS = ".//h1|.//h2|.//h3|.//h4|.//h5|.//h6"
+
+_PROMPT = re.compile(
+    r"^(follow us( on [\w ]+)?|share( this( article| story)?)?( on \w+)?|sign up for\b.*|subscribe( to\b.*)?"
+    r"|get the latest\b.*\bin your inbox|keep reading|read more|show less|(keep reading\s*)?show less)[.!:]?$",
+    re.IGNORECASE,
+)
+# An image file name printed as a caption: one token with digits and _ or - (e.g. Shutterstock_645187786-scaled).
+_FILE_NAME = re.compile(r"^(?=[\w.-]*\d{3})(?=[\w.-]*[_-])[\w.-]+?(\.(jpe?g|png|gif|webp|avif))?$", re.IGNORECASE)
+# Section labels and separators: "Analysis | Middle East", "||".
+_LABEL_PART = r"[^|.!?]{0,40}"
+_LABEL = re.compile(rf"^\s*{_LABEL_PART}(\|{_LABEL_PART})+$")
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def find_headline(tree: lxml_html.HtmlElement, title: str | None) -> lxml_html.HtmlElement | None:
+    """The element carrying the article's headline: the h1 matching the title, else the first h1."""
+    h1s = tree.xpath("//h1")
+    wanted = _squash(title or "").casefold()
+    for h1 in h1s:
+        if wanted and _squash(h1.text_content()).casefold() == wanted:
+            return h1
+    return h1s[0] if h1s else None
+
+
+def _teaser_block(control, headline, headline_text: str, paragraph_limit: int):
+    """The smallest ancestor of a control that is led by another story's headline, if any."""
+    node = control.getparent()
+    while node is not None and node.tag not in ("body", "html"):
+        if headline is not None and (node is headline or headline in node.iterdescendants()):
+            return None
+        if len(node.xpath(".//p")) > paragraph_limit:
+            return None
+        titles = [_squash(h.text_content()) for h in node.xpath(_HEADINGS)]
+        titles += [_squash(a.text_content()) for a in node.xpath(".//a") if a is not control]
+        if any(len(t.split()) >= 3 and t.casefold() != headline_text for t in titles):
+            return node
+        node = node.getparent()
+    return None
+
+
+def _is_headline_list(element) -> bool:
+    items = element.xpath("./li")
+    if len(items) < 2:
+        return False
+    for item in items:
+        text = _squash(item.text_content())
+        linked = _squash(" ".join(a.text_content() for a in item.xpath(".//a")))
+        if not text or text != linked:
+            return False
+    return True
+
+
+def remove_chrome_blocks(tree: lxml_html.HtmlElement, headline) -> list[Removal]:
+    """Drop teaser blocks and headline lists from the tree in place; return what went."""
+    headline_text = _squash(headline.text_content()).casefold() if headline is not None else ""
+    paragraph_limit = max(2, len(tree.xpath("//p")) // 2)
+    found: list[tuple[object, str]] = []
+    for element in tree.iter("a", "button", "span", "div"):
+        text = (element.text_content() or "").strip(_CONTROL_TRIM)
+        if len(text) <= 40 and _CONTROL.match(_squash(text)):
+            block = _teaser_block(element, headline, headline_text, paragraph_limit)
+            if block is not None:
+                found.append((block, "teaser of another story"))
+    for element in tree.iter("ul", "ol"):
+        if _is_headline_list(element):
+            found.append((element, "list of headlines"))
+
+    blocks = {id(b) for b, _ in found}
+    removals = []
+    for block, reason in found:
+        # Skip blocks inside another removed block, and duplicates.
+        if any(id(a) in blocks for a in block.iterancestors()) or block.getparent() is None:
+            continue
+        removals.append(Removal(reason, _squash(block.text_content())))
+        block.drop_tree()
+    return removals
+
+
+def filter_chrome_lines(text: str) -> tuple[str, list[Removal]]:
+    """Drop extracted lines that are prompts, image file names or section labels."""
+    kept, removals = [], []
+    for line in text.split("\n"):
+        bare = line.strip().lstrip("-•* ").strip()
+        if _PROMPT.match(bare):
+            removals.append(Removal("social or navigation prompt", bare))
+        elif " " not in bare and bare and _FILE_NAME.match(bare):
+            removals.append(Removal("image file name", bare))
+        elif "|" in bare and _LABEL.match(bare):
+            removals.append(Removal("section label", bare))
+        else:
+            kept.append(line)
+    return "\n".join(kept).strip(), removals

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import json
+
+import trafilatura
+from courlan import normalize_url
+from trafilatura.utils import load_html
+
+from ._article import Article
+from ._chrome import filter_chrome_lines, find_headline, remove_chrome_blocks
+
+# Real article pages are far smaller; past this the input is an error, not a page.
+MAX_HTML_BYTES = 5_000_000
+
+
+class ExtractionError(ValueError):
+    """The input is not an extractable article page; the message says why."""
+
+
+def extract_article(html: bytes | str, *, url: str | None = None) -> Article:
+    """Extract the article from one HTML page.
+
+    Args:
+        html: the page as served (bytes are decoded by content, gzip is unpacked) or as text.
+        url: where the page came from; used for metadata and as the canonical URL fallback.
+
+    Returns:
+        The Article, with the chrome that was removed listed in ``removed``.
+
+    Raises:
+        ExtractionError: empty, binary, oversized or non-HTML input, or a page with no article text.
+    """
+    tree = _parse(html)
+    title = _meta(tree, "og:title") or _jsonld_headline(tree)
+    removed = remove_chrome_blocks(tree, find_headline(tree, title))
+    document = trafilatura.bare_extraction(
+        tree, url=url, include_comments=False, with_metadata=True
+    )
+    if document is None or not (document.text or "").strip():
+        raise ExtractionError("no article text found")
+    title = document.title or title
+    text, dropped_lines = filter_chrome_lines(_without_headline(document.text, title))
+    if not text:
+        raise ExtractionError("no article text left after removing site chrome")
+    return Article(
+        url=url,
+        canonical_url=_canonical_url(tree, url),
+        title=title,
+        text=text,
+        author=document.author,
+        published=document.date,
+        language=_language(tree),
+        site_name=_meta(tree, "og:site_name") or document.sitename,
+        removed=removed + dropped_lines,
+    )
+
+
+def _without_headline(text: str, title: str | None) -> str:
+    """trafilatura repeats the headline as the first line of the body; the title has its own field."""
+    first, _, rest = text.partition("\n")
+    if title and " ".join(first.split()) == " ".join(title.split()):
+        return rest
+    return text
+
+
+def _parse(html: bytes | str):
+    raw = html.encode("utf-8", "surrogatepass") if isinstance(html, str) else html
+    if not raw.strip():
+        raise ExtractionError("empty document")
+    if len(raw) > MAX_HTML_BYTES:
+        raise ExtractionError(f"document too large: {len(raw)} bytes (limit {MAX_HTML_BYTES})")
+    if b"\x00" in raw[:4096] and not raw.startswith(b"\x1f\x8b"):
+        raise ExtractionError("binary content, not HTML")
+    tree = load_html(html, max_size=MAX_HTML_BYTES)
+    if tree is None or not tree.xpath("//body//text()[normalize-space()]"):
+        raise ExtractionError("not an HTML document")
+    return tree
+
+
+def _meta(tree, name: str) -> str | None:
+    for value in tree.xpath(f'//meta[@property="{name}" or @name="{name}"]/@content'):
+        if value.strip():
+            return value.strip()
+    return None
+
+
+def _jsonld_headline(tree) -> str | None:
+    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+        try:
+            data = json.loads(script)
+        except ValueError:
+            continue
+        for item in data if isinstance(data, list) else [data]:
+            if isinstance(item, dict) and isinstance(item.get("headline"), str):
+                return item["headline"].strip()
+    return None
+
+
+def _canonical_url(tree, url: str | None) -> str | None:
+    candidates = tree.xpath('//link[@rel="canonical"]/@href') + tree.xpath('//meta[@property="og:url"]/@content')
+    for candidate in [c.strip() for c in candidates] + [url]:
+        if candidate and candidate.startswith(("http://", "https://")):
+            try:
+                return normalize_url(candidate)
+            except ValueError:
+                continue
+    return None
+
+
+def _language(tree) -> str | None:
+    declared = tree.xpath("/html/@lang") or tree.xpath('//meta[@http-equiv="content-language"]/@content')
+    if declared and declared[0].strip():
+        return declared[0].strip().split("-")[0].lower()
+    return None

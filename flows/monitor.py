@@ -1,0 +1,139 @@
+"""The monitor flow: sources → new pages → articles → store → alerts, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from pydantic import SecretStr
+
+import alerts
+from detectors import Detection, Topic, detect_topics, load_topics
+from extractors import Article, ExtractionError, extract_article
+from newswatch.settings import Settings, load_settings
+from sources import FetchedPage, FetchSettings, Source, SourceError, discover, fetch_pages, load_sources
+from storage import Store
+
+
+@dataclass
+class Harvest:
+    """What one source yielded this run, before anything is stored."""
+
+    source: str
+    feed_url: str | None
+    announced: int = 0
+    articles: list[tuple[Article, Detection]] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    feed_error: str | None = None
+
+
+@dataclass
+class RunSummary:
+    sources: int = 0
+    announced: int = 0
+    fetched: int = 0
+    new: int = 0
+    duplicates: int = 0
+    flagged: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    alerts_sent: int = 0
+    alerts_failed: int = 0
+
+
+# Article text stays in memory: no result persistence, no input hashing for caches.
+@task(name="collect-source", cache_policy=NO_CACHE, persist_result=False)
+def collect_source(source: Source, *, fetch: FetchSettings, db_path: Path, max_attempts: int,
+                   topics: list[Topic]) -> Harvest:
+    logger = get_run_logger()
+    harvest = Harvest(source=source.name, feed_url=source.feed or source.sitemap)
+    try:
+        entries = discover(source, fetch)
+    except SourceError as exc:
+        logger.warning("%s: %s", source.name, exc)
+        harvest.feed_error = str(exc)
+        entries = []
+    harvest.announced = len(entries)
+    with Store(db_path) as store:
+        announced = [e.url for e in entries]
+        known = store.known_urls(announced)
+        todo = list(dict.fromkeys([u for u in announced if u not in known]
+                                  + store.urls_to_retry(source.name, max_attempts=max_attempts)))
+    for result in fetch_pages(todo, fetch):
+        if not isinstance(result, FetchedPage):
+            harvest.failures.append((result.url, result.reason))
+            continue
+        try:
+            article = extract_article(result.body, url=result.url)
+        except ExtractionError as exc:
+            harvest.failures.append((result.url, f"extraction: {exc}"))
+            continue
+        harvest.articles.append((article, detect_topics(topics, title=article.title, text=article.text)))
+    logger.info("%s: %d announced, %d fetched, %d failed", source.name, len(entries), len(todo),
+                len(harvest.failures))
+    return harvest
+
+
+@task(name="store-articles", cache_policy=NO_CACHE, persist_result=False)
+def store_harvests(harvests: list[Harvest], *, db_path: Path, alert_urls: list[SecretStr]) -> RunSummary:
+    channels = [alerts.channel_for(u.get_secret_value()) for u in alert_urls]
+    summary = RunSummary(sources=len(harvests))
+    with Store(db_path) as store:
+        for harvest in harvests:
+            summary.announced += harvest.announced
+            if harvest.feed_error:
+                store.record_failure(harvest.feed_url, source=harvest.source, reason=harvest.feed_error, kind="feed")
+                summary.failures.append((harvest.feed_url, harvest.feed_error))
+            elif harvest.feed_url:
+                store.clear_failure(harvest.feed_url)
+            for url, reason in harvest.failures:
+                store.record_failure(url, source=harvest.source, reason=reason)
+                summary.failures.append((url, reason))
+            for article, detection in harvest.articles:
+                saved = store.save_article(article, detection, source=harvest.source, channels=channels)
+                summary.fetched += 1
+                summary.new += saved.status == "new"
+                summary.duplicates += saved.status == "duplicate"
+                summary.flagged += saved.status == "new" and detection.flagged
+    return summary
+
+
+@task(name="deliver-alerts", cache_policy=NO_CACHE, persist_result=False)
+def deliver_alerts(*, db_path: Path, alert_urls: list[SecretStr]) -> tuple[int, int]:
+    """Send every pending alert of the configured channels; record each outcome. Returns (sent, failed)."""
+    logger = get_run_logger()
+    urls = {alerts.channel_for(u.get_secret_value()).key: u.get_secret_value() for u in alert_urls}
+    sent = failed = 0
+    with Store(db_path) as store:
+        for pending in store.pending_alerts(urls):
+            try:
+                alerts.send_alert(urls[pending.channel], pending)
+            except alerts.DeliveryError as exc:
+                store.mark_alert_failed(pending.alert_id, str(exc))
+                logger.warning("alert for story %d not delivered: %s", pending.story_id, exc)
+                failed += 1
+            else:
+                store.mark_alert_sent(pending.alert_id)
+                sent += 1
+    return sent, failed
+
+
+@flow(name="monitor", persist_result=False)
+def monitor(sources_file: str | None = None, db_path: str | None = None,
+            alert_urls: list[SecretStr] | None = None) -> RunSummary:
+    """One monitor run over every source. Alert URLs default to NEWSWATCH_ALERT_URLS."""
+    settings: Settings = load_settings(
+        db_path=db_path, sources_file=sources_file,
+        alert_urls=[u.get_secret_value() for u in alert_urls or []],
+    )
+    secret_urls = [SecretStr(u) for u in settings.alert_urls]
+    topics = load_topics(settings.topics_file)
+    harvests = [
+        collect_source.submit(source, fetch=settings.fetch, db_path=settings.db_path,
+                              max_attempts=settings.max_attempts, topics=topics)
+        for source in load_sources(settings.sources_file)
+    ]
+    summary = store_harvests([h.result() for h in harvests], db_path=settings.db_path, alert_urls=secret_urls)
+    summary.alerts_sent, summary.alerts_failed = deliver_alerts(db_path=settings.db_path, alert_urls=secret_urls)
+    return summary

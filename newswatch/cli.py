@@ -1,0 +1,167 @@
+"""The `newswatch` console script: thin wrappers over the packages' functions."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from pydantic import SecretStr
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+app = typer.Typer(help="Scheduled news monitoring: fetch, extract, deduplicate, flag US–Iran talks, alert.",
+                  no_args_is_help=True, add_completion=False)
+console = Console(stderr=True)
+
+DbOption = Annotated[Optional[Path], typer.Option("--db", help="SQLite store (default: NEWSWATCH_DB or ./newswatch.db).")]
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {escape(message)}")
+    return typer.Exit(code=1)
+
+
+def _summary_table(summary) -> Table:
+    table = Table("sources", "announced", "fetched", "new", "duplicates", "flagged", "failed", "alerts sent",
+                  "alerts failed", title="Monitor run")
+    table.add_row(*(str(v) for v in (summary.sources, summary.announced, summary.fetched, summary.new,
+                                     summary.duplicates, summary.flagged, len(summary.failures),
+                                     summary.alerts_sent, summary.alerts_failed)))
+    return table
+
+
+def _articles_table(rows: list[dict]) -> Table:
+    table = Table("story", "title", "source", "flagged", "score", "state", title="Stored articles")
+    for row in rows:
+        table.add_row(str(row["story_id"]), escape(row["title"] or row["url"]), escape(row["source"]),
+                      "[bold red]yes[/]" if row["flagged"] else "no", f"{row['score']:.2f}", row["state"] or "")
+    return table
+
+
+@app.command()
+def run(
+    sources: Annotated[Optional[Path], typer.Option(help="Sources TOML (default: seeds/sources.toml).")] = None,
+    db: DbOption = None,
+    alert: Annotated[Optional[list[str]], typer.Option(help="An apprise URL to alert; repeatable.")] = None,
+) -> None:
+    """One monitor run: fetch new articles, store them, flag, alert."""
+    from flows import monitor
+
+    summary = monitor(sources_file=str(sources) if sources else None, db_path=str(db) if db else None,
+                      alert_urls=[SecretStr(u) for u in alert or []])
+    console.print(_summary_table(summary))
+    for url, reason in summary.failures:
+        console.print(f"[yellow]failed[/yellow] {escape(url)}: {escape(reason)} (retried on the next run)")
+
+
+@app.command()
+def demo(db: Annotated[Path, typer.Option("--db", help="Store for the demo run.")] = Path("newswatch-demo.db")) -> None:
+    """Serve the demo news site and an SMTP server on 127.0.0.1, run the monitor once, show the results."""
+    from .demo import demo as run_demo
+
+    result = run_demo(db_path=db)
+    out = Console()
+    out.print(f"\nDemo site served at {result.site_url}; store: {db}\n")
+    out.print(_summary_table(result.summary))
+    out.print(_articles_table(result.articles))
+    for row in result.articles:
+        body_evidence = [sentence for sentence in row["evidence"] if sentence != row["title"]]
+        if row["flagged"] and body_evidence:
+            out.print(f"[bold]{escape(row['title'])}[/bold] — evidence: “{escape(body_evidence[0])}”")
+    if result.emails:
+        out.print(f"\n[bold]{len(result.emails)} alert email(s) received by the SMTP server:[/bold]")
+        for message in result.emails:
+            out.print(f"\n[bold]To:[/bold] {escape(message['to'])}  [bold]Subject:[/bold] {escape(message['subject'])}")
+            out.print(escape(message.get_body(("plain",)).get_content().strip()))
+    else:
+        out.print("\nNo alert email this time: every flagged story was already alerted on an earlier run.")
+
+
+def _read_page(path: Path) -> bytes:
+    from extractors import MAX_HTML_BYTES
+
+    with (gzip.open(path) if path.suffix == ".gz" else open(path, "rb")) as f:
+        return f.read(MAX_HTML_BYTES + 1)  # one byte over the limit lets the extractor report the size
+
+
+@app.command()
+def extract(
+    files: Annotated[list[Path], typer.Argument(help=".html or .html.gz files.", exists=True, dir_okay=False)],
+    url: Annotated[Optional[str], typer.Option(help="The URL the page came from.")] = None,
+) -> None:
+    """Extract articles from saved pages; print one JSON object per file (JSON Lines)."""
+    from extractors import ExtractionError, extract_article
+
+    failed = 0
+    for path in files:
+        try:
+            article = extract_article(_read_page(path), url=url)
+        except (ExtractionError, OSError, EOFError) as exc:
+            failed += 1
+            print(json.dumps({"file": str(path), "error": str(exc)}, ensure_ascii=False))
+            console.print(f"[red]error:[/red] {escape(str(path))}: {escape(str(exc))}")
+            continue
+        record = {"file": str(path), **article.to_dict()}
+        print(json.dumps(record, ensure_ascii=False))
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def classify(
+    file: Annotated[str, typer.Argument(help="JSON Lines with id, title, text; - for standard input.")] = "-",
+) -> None:
+    """Flag texts for the watch topics; print one JSON object per input line."""
+    from detectors import detect_topics, load_topics
+    from newswatch.settings import load_settings
+
+    topics = load_topics(load_settings().topics_file)
+    try:
+        stream = sys.stdin if file == "-" else open(file, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"{file}: {exc.strerror}") from None
+    failed = 0
+    with stream:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                text = item.get("text") or ""
+                if not isinstance(item, dict) or not isinstance(text, str):
+                    raise ValueError("expected an object with a text string")
+            except (ValueError, AttributeError) as exc:
+                failed += 1
+                console.print(f"[red]error:[/red] line {number}: {escape(str(exc))}")
+                continue
+            detection = detect_topics(topics, title=item.get("title"), text=text)
+            print(json.dumps({"id": item.get("id"), **detection.to_dict()}, ensure_ascii=False))
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def articles(
+    db: DbOption = None,
+    flagged: Annotated[bool, typer.Option("--flagged", help="Only flagged articles.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines instead of a table.")] = False,
+) -> None:
+    """List stored articles."""
+    from newswatch.settings import load_settings
+    from storage import Store
+
+    path = load_settings(db_path=db).db_path
+    if not path.exists():
+        raise _fail(f"no store at {path} (run `newswatch run` first, or pass --db)")
+    with Store(path) as store:
+        rows = list(store.articles(flagged_only=flagged))
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    else:
+        Console().print(_articles_table(rows))

@@ -1,0 +1,107 @@
+"""Real servers on 127.0.0.1 for the demo and the tests: a small web site and an SMTP sink."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Response:
+    body: bytes = b""
+    content_type: str = "text/html; charset=utf-8"
+    status: int = 200
+    delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class LoopbackSite:
+    """Serves ``routes`` ({path: Response}) on 127.0.0.1 from a thread; edit routes while it runs."""
+
+    def __init__(self, routes: dict[str, Response] | None = None, *, port: int = 0):
+        self.routes: dict[str, Response] = dict(routes or {})
+        self.requests: list[str] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                site.requests.append(self.path)
+                response = site.routes.get(self.path.split("?")[0]) or Response(b"not found", "text/plain", 404)
+                if response.delay:
+                    time.sleep(response.delay)
+                try:
+                    self.send_response(response.status)
+                    self.send_header("Content-Type", response.content_type)
+                    self.send_header("Content-Length", str(len(response.body)))
+                    for name, value in response.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(response.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test); nothing to answer
+
+            def log_message(self, *args):
+                pass
+
+        try:
+            self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        except OSError:
+            if not port:
+                raise
+            self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # the preferred port is taken
+        self._server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LoopbackSite:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+class MailSink:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it receives."""
+
+    def __init__(self, *, on_message: Callable[[EmailMessage], None] | None = None):
+        self.messages: list[EmailMessage] = []
+        self._on_message = on_message
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append(message)
+        if self._on_message:
+            self._on_message(message)
+        return "250 Message accepted"
+
+    def alert_url(self, to: str = "alerts@example.org") -> str:
+        """An apprise URL that sends to this server."""
+        return f"mailto://127.0.0.1:{self.port}?from=newswatch@localhost&to={to}"
+
+    def __enter__(self) -> MailSink:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._controller.stop()

@@ -1,0 +1,60 @@
+"""The one settings object: defaults, then environment, then explicit overrides (the CLI's options)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import seeds
+from sources import FetchSettings
+
+DEFAULT_DB = Path("newswatch.db")
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path = DEFAULT_DB
+    sources_file: Path = seeds.SOURCES_FILE
+    topics_file: Path = seeds.TOPICS_FILE
+    # Secret: apprise URLs carry tokens and passwords. Never log them; see alerts.mask_url.
+    alert_urls: tuple[str, ...] = field(default=(), repr=False)
+    fetch: FetchSettings = FetchSettings()
+    # A page that failed is retried on later runs until it has failed this many times.
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+
+
+def split_alert_urls(value: str) -> tuple[str, ...]:
+    """NEWSWATCH_ALERT_URLS holds URLs separated by whitespace or commas."""
+    return tuple(u for u in re.split(r"[\s,]+", value) if u)
+
+
+def load_settings(
+    *,
+    db_path: str | Path | None = None,
+    sources_file: str | Path | None = None,
+    alert_urls: Sequence[str] | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> Settings:
+    """Settings from the environment (NEWSWATCH_DB, NEWSWATCH_SOURCES, NEWSWATCH_TOPICS,
+    NEWSWATCH_ALERT_URLS, NEWSWATCH_USER_AGENT, NEWSWATCH_TIMEOUT), overridden by any explicit argument."""
+    defaults = Settings()
+    fetch = defaults.fetch
+    if environ.get("NEWSWATCH_USER_AGENT"):
+        fetch = replace(fetch, user_agent=environ["NEWSWATCH_USER_AGENT"])
+    if environ.get("NEWSWATCH_TIMEOUT"):
+        try:
+            seconds = float(environ["NEWSWATCH_TIMEOUT"])
+        except ValueError:
+            raise ValueError(f"NEWSWATCH_TIMEOUT must be a number of seconds, not {environ['NEWSWATCH_TIMEOUT']!r}") from None
+        fetch = replace(fetch, connect_timeout=seconds, read_timeout=seconds)
+    return Settings(
+        db_path=Path(db_path or environ.get("NEWSWATCH_DB") or defaults.db_path),
+        sources_file=Path(sources_file or environ.get("NEWSWATCH_SOURCES") or defaults.sources_file),
+        topics_file=Path(environ.get("NEWSWATCH_TOPICS") or defaults.topics_file),
+        alert_urls=tuple(alert_urls) if alert_urls else split_alert_urls(environ.get("NEWSWATCH_ALERT_URLS", "")),
+        fetch=fetch,
+    )

@@ -1,0 +1,36 @@
+"""What a fresh install monitors and tests against: default sources, topics and the demo news site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SEEDS_DIR = Path(__file__).parent
+SOURCES_FILE = SEEDS_DIR / "sources.toml"
+TOPICS_FILE = SEEDS_DIR / "topics.toml"
+SITE_DIR = SEEDS_DIR / "site"
+# Stands for the demo site's base URL in its pages and feeds, which is only known once it is served.
+SITE_PLACEHOLDER = "{{SITE}}"
+
+_CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".xml": "application/xml; charset=utf-8"}
+
+
+def demo_site(base_url: str) -> dict[str, tuple[str, bytes]]:
+    """The demo site's files as {path: (content type, body)}, with links pointing at ``base_url``."""
+    pages = {}
+    for file in sorted(SITE_DIR.rglob("*")):
+        if file.suffix in _CONTENT_TYPES:
+            body = file.read_bytes().replace(SITE_PLACEHOLDER.encode(), base_url.rstrip("/").encode())
+            path = "/" + file.relative_to(SITE_DIR).as_posix()
+            pages["/" if path == "/index.html" else path] = (_CONTENT_TYPES[file.suffix], body)
+    return pages
+
+
+def demo_sources_toml(base_url: str) -> str:
+    """A sources file for the demo site served at ``base_url``."""
+    base = base_url.rstrip("/")
+    return (
+        '[[sources]]\nname = "The Statecraft Review"\n'
+        f'feed = "{base}/review/feed.xml"\n\n'
+        '[[sources]]\nname = "Global Wire Daily"\n'
+        f'feed = "{base}/daily/atom.xml"\n'
+    )

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Source:
+    """One entry of the sources file: a feed, a sitemap, or a plain list of article pages."""
+
+    name: str
+    feed: str | None = None
+    sitemap: str | None = None
+    pages: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return "feed" if self.feed else "sitemap" if self.sitemap else "pages"
+
+
+def load_sources(path: str | Path) -> list[Source]:
+    """Read a sources TOML file; raise ValueError naming the entry that is wrong."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML: {exc}") from None
+    entries = data.get("sources")
+    if not isinstance(entries, list) or not entries:
+        raise ValueError(f"{path}: no [[sources]] entries")
+    sources, names = [], set()
+    for number, entry in enumerate(entries, start=1):
+        where = f"{path}: source #{number}"
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"{where} needs a name")
+        if name in names:
+            raise ValueError(f"{where}: the name {name!r} is used twice")
+        names.add(name)
+        kinds = [k for k in ("feed", "sitemap", "pages") if entry.get(k)]
+        if len(kinds) != 1:
+            raise ValueError(f"{where} ({name}) needs exactly one of feed, sitemap or pages")
+        pages = entry.get("pages", [])
+        if not isinstance(pages, list) or not all(isinstance(p, str) for p in pages):
+            raise ValueError(f"{where} ({name}): pages must be a list of URLs")
+        for url in [entry.get("feed"), entry.get("sitemap"), *pages]:
+            if url is not None and not str(url).startswith(("http://", "https://")):
+                raise ValueError(f"{where} ({name}): {url!r} is not an http(s) URL")
+        sources.append(Source(name=name, feed=entry.get("feed"), sitemap=entry.get("sitemap"), pages=tuple(pages)))
+    return sources

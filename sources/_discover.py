@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import feedparser
+from lxml import etree
+
+from ._config import Source
+from ._fetch import FEED_TYPES, FetchedPage, FetchSettings, fetch_pages
+
+# How deep sitemap indexes may nest before we stop following them.
+MAX_SITEMAP_DEPTH = 3
+
+
+class SourceError(Exception):
+    """A source's feed or sitemap could not be read; the message says why."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An article a source announces."""
+
+    url: str
+    source: str
+    title: str | None = None
+    published: str | None = None
+    guid: str | None = None
+
+
+def discover(source: Source, settings: FetchSettings) -> list[Entry]:
+    """List the articles a source announces now, newest information first as the source orders it."""
+    if source.feed:
+        return _feed_entries(source, _get(source.feed, settings))
+    if source.sitemap:
+        return _sitemap_entries(source, settings)
+    return [Entry(url=url, source=source.name) for url in source.pages]
+
+
+def _get(url: str, settings: FetchSettings) -> FetchedPage:
+    (result,) = fetch_pages([url], settings, accept=FEED_TYPES)
+    if not isinstance(result, FetchedPage):
+        raise SourceError(f"{url}: {result.reason}")
+    return result
+
+
+def _feed_entries(source: Source, page: FetchedPage) -> list[Entry]:
+    # feedparser does not expand external or custom entities, so a hostile feed cannot blow up.
+    parsed = feedparser.parse(page.body, response_headers={"content-location": page.final_url})
+    entries = []
+    for item in parsed.entries:
+        url = item.get("link")
+        if url and url.startswith(("http://", "https://")):
+            entries.append(Entry(url=url, source=source.name, title=item.get("title"),
+                                 published=item.get("published") or item.get("updated"), guid=item.get("id")))
+    # A malformed feed that still yields links is used; one that yields none is an error, not "no news".
+    if not entries and parsed.get("bozo"):
+        raise SourceError(f"{page.url}: unreadable feed ({parsed.get('bozo_exception')})")
+    return entries
+
+
+def _sitemap_entries(source: Source, settings: FetchSettings) -> list[Entry]:
+    entries: list[Entry] = []
+    queue = [(source.sitemap, 0)]
+    while queue:
+        url, depth = queue.pop(0)
+        root = _parse_xml(_get(url, settings))
+        for loc in root.iterfind("{*}sitemap/{*}loc"):
+            if depth < MAX_SITEMAP_DEPTH and loc.text:
+                queue.append((loc.text.strip(), depth + 1))
+        for node in root.iterfind("{*}url"):
+            loc = node.findtext("{*}loc")
+            if loc:
+                entries.append(Entry(url=loc.strip(), source=source.name, published=node.findtext("{*}lastmod")))
+    return entries
+
+
+def _parse_xml(page: FetchedPage):
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        return etree.fromstring(page.body, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise SourceError(f"{page.url}: not a readable sitemap ({exc})") from None

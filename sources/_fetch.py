@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; news monitoring)"
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+FEED_TYPES = ("xml", "rss", "atom", "json", "text/plain")
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How politely and how patiently to fetch."""
+
+    user_agent: str = USER_AGENT
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    max_bytes: int = 5_000_000
+    per_host: int = 2
+    max_connections: int = 20
+    max_redirects: int = 5
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    url: str
+    final_url: str
+    content_type: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class FetchFailure:
+    url: str
+    reason: str
+
+
+def build_client(settings: FetchSettings) -> httpx.AsyncClient:
+    """The one place an HTTP client is made: explicit timeouts, limits, redirects and User-Agent."""
+    return httpx.AsyncClient(
+        headers={"User-Agent": settings.user_agent},
+        timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+        limits=httpx.Limits(max_connections=settings.max_connections),
+        follow_redirects=True,
+        max_redirects=settings.max_redirects,
+    )
+
+
+async def fetch_one(
+    client: httpx.AsyncClient, url: str, *, accept: tuple[str, ...], max_bytes: int
+) -> FetchedPage | FetchFailure:
+    """GET one URL; every way it can go wrong comes back as a FetchFailure with a reason."""
+    try:
+        async with client.stream("GET", url) as response:
+            if response.status_code >= 400:
+                return FetchFailure(url, f"HTTP {response.status_code}")
+            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type and not any(t in content_type for t in accept):
+                return FetchFailure(url, f"unexpected content type {content_type!r}")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                return FetchFailure(url, f"body too large: {declared} bytes (limit {max_bytes})")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    return FetchFailure(url, f"body too large: over {max_bytes} bytes")
+            return FetchedPage(url, str(response.url), content_type, bytes(body))
+    except httpx.TimeoutException as exc:
+        return FetchFailure(url, f"timeout ({type(exc).__name__})")
+    except httpx.TooManyRedirects:
+        return FetchFailure(url, "too many redirects")
+    except httpx.HTTPError as exc:
+        return FetchFailure(url, f"connection error: {type(exc).__name__}: {exc}")
+
+
+async def _fetch_all(urls: list[str], settings: FetchSettings, accept: tuple[str, ...]):
+    host_slots: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(settings.per_host))
+
+    async def polite(client, url):
+        async with host_slots[urlsplit(url).netloc]:
+            return await fetch_one(client, url, accept=accept, max_bytes=settings.max_bytes)
+
+    async with build_client(settings) as client:
+        return await asyncio.gather(*(polite(client, url) for url in urls))
+
+
+def fetch_pages(
+    urls: Iterable[str], settings: FetchSettings, *, accept: tuple[str, ...] = HTML_TYPES
+) -> list[FetchedPage | FetchFailure]:
+    """Fetch URLs concurrently (at most ``settings.per_host`` at a time per host), in input order."""
+    urls = list(urls)
+    if not urls:
+        return []
+    return list(asyncio.run(_fetch_all(urls, settings, accept)))

@@ -1,0 +1,7 @@
+"""The SQLite store (sqlite-utils): schema and migrations, articles, stories, failures, alert outbox."""
+
+from ._records import AlertChannel, PendingAlert, SavedArticle
+from ._schema import SCHEMA_VERSION
+from ._store import Store
+
+__all__ = ["SCHEMA_VERSION", "AlertChannel", "PendingAlert", "SavedArticle", "Store"]

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class AlertChannel:
+    """An alert channel as the store knows it: a hash of its URL and a masked label, never the URL."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class SavedArticle:
+    article_id: int
+    story_id: int
+    # "new": a new story; "duplicate": joins the story of a stored article with the same canonical
+    # URL or text; "known": this URL was already stored, nothing was written.
+    status: str
+    duplicate_of: int | None = None
+    alerts_enqueued: int = 0
+
+
+@dataclass(frozen=True)
+class PendingAlert:
+    """An outbox row with what a message needs."""
+
+    alert_id: int
+    channel: str
+    story_id: int
+    attempts: int
+    title: str | None
+    url: str
+    outlet: str | None
+    published: str | None
+    state: str | None
+    score: float
+    evidence: list[str] = field(default_factory=list)

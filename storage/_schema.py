@@ -1,0 +1,67 @@
+"""Schema migrations, applied in order; the store's schema changes only by appending one here."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlite_utils
+
+from ._transaction import immediate_transaction
+
+
+def _initial(db: sqlite_utils.Database) -> None:
+    db["stories"].create(
+        {"id": int, "title": str, "first_url": str, "first_seen": str, "flagged": int,
+         "score": float, "state": str},
+        pk="id", not_null={"first_url", "first_seen", "flagged"}, defaults={"flagged": 0},
+    )
+    db["articles"].create(
+        {"id": int, "url": str, "canonical_url": str, "title": str, "text": str, "text_hash": str,
+         "author": str, "published": str, "language": str, "site_name": str, "source": str,
+         "story_id": int, "duplicate_of": int, "flagged": int, "score": float, "state": str,
+         "evidence": str, "fetched_at": str},
+        pk="id", not_null={"url", "text", "text_hash", "source", "story_id", "flagged", "fetched_at"},
+        foreign_keys=[("story_id", "stories", "id"), ("duplicate_of", "articles", "id")],
+    )
+    db["articles"].create_index(["url"], unique=True)
+    db["articles"].create_index(["canonical_url"])
+    db["articles"].create_index(["text_hash"])
+    db["articles"].create_index(["story_id"])
+    db["fetch_failures"].create(
+        {"url": str, "source": str, "kind": str, "reason": str, "attempts": int,
+         "first_failed_at": str, "last_failed_at": str},
+        pk="url", not_null={"source", "kind", "reason", "attempts"},
+    )
+    db["alerts"].create(
+        {"id": int, "story_id": int, "article_id": int, "channel": str, "channel_label": str,
+         "status": str, "attempts": int, "last_error": str, "created_at": str, "sent_at": str},
+        pk="id", not_null={"story_id", "article_id", "channel", "status", "attempts", "created_at"},
+        foreign_keys=[("story_id", "stories", "id"), ("article_id", "articles", "id")],
+        defaults={"status": "pending", "attempts": 0},
+    )
+    # One alert per story and channel, whatever reruns or overlapping runs do.
+    db["alerts"].create_index(["story_id", "channel"], unique=True)
+    db["alerts"].create_index(["status"])
+
+
+MIGRATIONS = [(1, "initial schema", _initial)]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Bring the database to SCHEMA_VERSION in one transaction (concurrent openers wait, then skip)."""
+    with immediate_transaction(db.conn):
+        db["schema_migrations"].create(
+            {"version": int, "name": str, "applied_at": str}, pk="version", if_not_exists=True
+        )
+        applied = {row["version"] for row in db["schema_migrations"].rows}
+        if applied and max(applied) > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"the store has schema version {max(applied)}, newer than this newswatch ({SCHEMA_VERSION})"
+            )
+        for version, name, apply in MIGRATIONS:
+            if version not in applied:
+                apply(db)
+                db["schema_migrations"].insert(
+                    {"version": version, "name": name, "applied_at": datetime.now(timezone.utc).isoformat()}
+                )

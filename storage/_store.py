@@ -1,0 +1,200 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+from detectors import Detection
+from extractors import Article
+
+from ._records import AlertChannel, PendingAlert, SavedArticle
+from ._schema import migrate
+from ._transaction import immediate_transaction
+
+# A failed page is retried on later runs until it has failed this many times.
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def text_hash(text: str) -> str:
+    """Hash of the text with case and whitespace normalised: the exact-duplicate key."""
+    return hashlib.sha256(" ".join(text.casefold().split()).encode()).hexdigest()
+
+
+class Store:
+    """One SQLite file. Open one Store per thread; writes take the write lock up front."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite_utils.Database(self.path)
+        self.db.execute("PRAGMA busy_timeout = 30000")
+        self.db.enable_wal()
+        migrate(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- articles -------------------------------------------------------------------------------
+
+    def known_urls(self, urls: Iterable[str]) -> set[str]:
+        """The given URLs that are already stored, as fetched or as canonical URL."""
+        urls = list(dict.fromkeys(urls))
+        known: set[str] = set()
+        for start in range(0, len(urls), 400):
+            chunk = urls[start:start + 400]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"select url, canonical_url from articles where url in ({marks}) or canonical_url in ({marks})",
+                chunk + chunk,
+            ).fetchall()
+            known.update(u for row in rows for u in row if u in chunk)
+        return known
+
+    def save_article(
+        self,
+        article: Article,
+        detection: Detection,
+        *,
+        source: str,
+        channels: Iterable[AlertChannel] = (),
+    ) -> SavedArticle:
+        """Store an article, its story and flags, and enqueue its alerts, in one transaction.
+
+        An article whose canonical URL or exact text is already stored joins that article's story
+        as a duplicate and enqueues nothing. A URL that is already stored is left as it is ("known").
+        """
+        url = article.url or article.canonical_url
+        if not url:
+            raise ValueError("an article needs a url or a canonical_url to be stored")
+        digest = text_hash(article.text)
+        with immediate_transaction(self.db.conn):
+            existing = self.db.execute("select id, story_id from articles where url = ?", [url]).fetchone()
+            if existing:
+                return SavedArticle(existing[0], existing[1], "known")
+            original = self.db.execute(
+                "select id, story_id from articles where duplicate_of is null and "
+                "((canonical_url = ? and ? is not null) or text_hash = ?) order by id limit 1",
+                [article.canonical_url, article.canonical_url, digest],
+            ).fetchone()
+            if original:
+                story_id = original[1]
+            else:
+                story_id = self.db["stories"].insert({
+                    "title": article.title, "first_url": url, "first_seen": _now(),
+                    "flagged": int(detection.flagged), "score": detection.score, "state": detection.state,
+                }).last_pk
+            article_id = self.db["articles"].insert({
+                "url": url, "canonical_url": article.canonical_url, "title": article.title,
+                "text": article.text, "text_hash": digest, "author": article.author,
+                "published": article.published, "language": article.language,
+                "site_name": article.site_name, "source": source, "story_id": story_id,
+                "duplicate_of": original[0] if original else None, "flagged": int(detection.flagged),
+                "score": detection.score, "state": detection.state,
+                "evidence": json.dumps(detection.evidence, ensure_ascii=False), "fetched_at": _now(),
+            }).last_pk
+            self.db.execute("delete from fetch_failures where url = ?", [url])
+            enqueued = 0
+            if detection.flagged and not original:
+                for channel in channels:
+                    enqueued += self.db.execute(
+                        "insert or ignore into alerts (story_id, article_id, channel, channel_label, "
+                        "status, attempts, created_at) values (?, ?, ?, ?, 'pending', 0, ?)",
+                        [story_id, article_id, channel.key, channel.label, _now()],
+                    ).rowcount
+        return SavedArticle(
+            article_id, story_id, "duplicate" if original else "new",
+            duplicate_of=original[0] if original else None, alerts_enqueued=enqueued,
+        )
+
+    def articles(self, *, flagged_only: bool = False) -> Iterator[dict]:
+        """Stored articles, oldest first, in the shape of `newswatch articles --json`."""
+        where = "where flagged = 1" if flagged_only else ""
+        for row in self.db.query(
+            "select id, url, canonical_url, title, published, source, site_name, story_id, duplicate_of, "
+            f"flagged, score, state, evidence, author, language, fetched_at from articles {where} order by id"
+        ):
+            row["flagged"] = bool(row["flagged"])
+            row["evidence"] = json.loads(row["evidence"] or "[]")
+            yield row
+
+    # -- fetch failures -------------------------------------------------------------------------
+
+    def record_failure(self, url: str, *, source: str, reason: str, kind: str = "page") -> None:
+        """Record that a page (or a source's feed, ``kind="feed"``) failed, and why."""
+        with immediate_transaction(self.db.conn):
+            self.db.execute(
+                "insert into fetch_failures (url, source, kind, reason, attempts, first_failed_at, last_failed_at) "
+                "values (?, ?, ?, ?, 1, ?, ?) on conflict(url) do update set reason = excluded.reason, "
+                "attempts = attempts + 1, last_failed_at = excluded.last_failed_at",
+                [url, source, kind, reason, _now(), _now()],
+            )
+
+    def clear_failure(self, url: str) -> None:
+        with immediate_transaction(self.db.conn):
+            self.db.execute("delete from fetch_failures where url = ?", [url])
+
+    def failures(self, *, source: str | None = None) -> list[dict]:
+        where, params = ("where source = ?", [source]) if source else ("", [])
+        return list(self.db.query(f"select * from fetch_failures {where} order by url", params))
+
+    def urls_to_retry(self, source: str, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> list[str]:
+        """Pages of this source that failed before and have not yet used up their attempts."""
+        return [
+            row["url"]
+            for row in self.db.query(
+                "select url from fetch_failures where source = ? and kind = 'page' and attempts < ? order by url",
+                [source, max_attempts],
+            )
+        ]
+
+    # -- alert outbox ---------------------------------------------------------------------------
+
+    def pending_alerts(self, channel_keys: Iterable[str]) -> list[PendingAlert]:
+        keys = list(channel_keys)
+        if not keys:
+            return []
+        marks = ",".join("?" * len(keys))
+        rows = self.db.query(
+            "select alerts.id as alert_id, alerts.channel, alerts.story_id, alerts.attempts, "
+            "articles.title, articles.url, coalesce(articles.site_name, articles.source) as outlet, "
+            "articles.published, articles.state, articles.score, articles.evidence "
+            "from alerts join articles on articles.id = alerts.article_id "
+            f"where alerts.status != 'sent' and alerts.channel in ({marks}) order by alerts.id",
+            keys,
+        )
+        return [PendingAlert(**{**row, "evidence": json.loads(row["evidence"] or "[]")}) for row in rows]
+
+    def mark_alert_sent(self, alert_id: int) -> None:
+        with immediate_transaction(self.db.conn):
+            self.db.execute(
+                "update alerts set status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = null "
+                "where id = ?",
+                [_now(), alert_id],
+            )
+
+    def mark_alert_failed(self, alert_id: int, error: str) -> None:
+        with immediate_transaction(self.db.conn):
+            self.db.execute(
+                "update alerts set status = 'failed', attempts = attempts + 1, last_error = ? where id = ?",
+                [error, alert_id],
+            )
+
+    def alerts(self) -> list[dict]:
+        return list(self.db.query(
+            "select id, story_id, article_id, channel_label, status, attempts, last_error, created_at, sent_at "
+            "from alerts order by id"
+        ))

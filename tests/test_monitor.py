@@ -1,0 +1,131 @@
+"""End to end: the monitor flow under a real Prefect API, against the loopback seeds site and a real SMTP server."""
+
+import re
+
+import pytest
+from pydantic import SecretStr
+
+from conftest import (CHROME, FLAGGED_PATHS, NOT_FLAGGED_PATHS, REJECTED_PATH, TOKYO_BODY, TOKYO_PATH,
+                      seed_paragraphs, seed_routes)
+from flows import monitor
+from newswatch.loopback import LoopbackSite, Response
+from storage import Store
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+
+def run(sources_file, db, mail):
+    return monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+
+
+def stored_texts(db):
+    with Store(db) as store:
+        return {row["url"]: row for row in store.db.query("select url, title, text, flagged from articles")}
+
+
+def test_seed_site_end_to_end(tmp_path, site, mail, sources_file):
+    db = tmp_path / "news.db"
+    summary = run(sources_file, db, mail)
+
+    assert (summary.new, summary.flagged, summary.failures) == (4, 2, [])
+    rows = stored_texts(db)
+    assert set(rows) == {site.url(p) for p in FLAGGED_PATHS + NOT_FLAGGED_PATHS}
+    for path in FLAGGED_PATHS:
+        assert rows[site.url(path)]["flagged"] == 1
+    for path in NOT_FLAGGED_PATHS:
+        assert rows[site.url(path)]["flagged"] == 0
+
+    tokyo = rows[site.url(TOKYO_PATH)]["text"]
+    first, last = TOKYO_BODY[0], TOKYO_BODY[-1]
+    assert first in tokyo and last in tokyo
+    rejected_paragraphs = seed_paragraphs("000_2fbd25fc408c1193.txt")
+    rejected = rows[site.url(REJECTED_PATH)]["text"]
+    assert rejected_paragraphs[1] in rejected and rejected_paragraphs[-1] in rejected
+    for text in (tokyo, rejected):
+        for chrome in CHROME:
+            assert chrome not in text
+        # Sentences of the teasers of other stories.
+        assert "Samuel Charap" not in text
+        assert "ProPublica" not in text
+        assert "Ursula von der Leyen" not in text
+
+    # Exactly one email per flagged article, naming its title and URL.
+    assert len(mail.messages) == 2
+    bodies = {m["subject"]: m.get_body(("plain",)).get_content() for m in mail.messages}
+    for path in FLAGGED_PATHS:
+        row = rows[site.url(path)]
+        (subject,) = [s for s in bodies if row["title"] in s]
+        assert site.url(path) in bodies[subject]
+
+    again = run(sources_file, db, mail)
+    assert (again.fetched, again.new, again.alerts_sent) == (0, 0, 0)
+    assert len(mail.messages) == 2
+    assert len(stored_texts(db)) == 4
+
+
+def test_failed_pages_are_recorded_and_retried(tmp_path, site, mail, sources_file, monkeypatch):
+    monkeypatch.setenv("NEWSWATCH_TIMEOUT", "1")
+    good = seed_routes(site.base_url)
+    site.routes[TOKYO_PATH] = Response(b"<h1>Internal error</h1>", status=500)
+    site.routes[REJECTED_PATH] = Response(good[REJECTED_PATH].body, delay=3)
+    not_html = NOT_FLAGGED_PATHS[0]
+    site.routes[not_html] = Response(b"%PDF-1.7\n\x00\x01binary", "application/pdf")
+    db = tmp_path / "news.db"
+
+    summary = run(sources_file, db, mail)
+
+    reasons = dict(summary.failures)
+    assert reasons[site.url(TOKYO_PATH)] == "HTTP 500"
+    assert reasons[site.url(REJECTED_PATH)].startswith("timeout")
+    assert "content type" in reasons[site.url(not_html)]
+    assert summary.new == 1  # the one healthy page went through
+    with Store(db) as store:
+        recorded = {row["url"]: row for row in store.failures()}
+    assert set(recorded) == {site.url(TOKYO_PATH), site.url(REJECTED_PATH), site.url(not_html)}
+    assert recorded[site.url(TOKYO_PATH)]["reason"] == "HTTP 500"
+    assert len(mail.messages) == 0
+
+    # The site recovers, and the feed no longer lists the Tokyo page: the next run still fetches it.
+    site.routes.update(good)
+    feed = site.routes["/review/feed.xml"]
+    without_tokyo = re.sub(rb"<item>((?!</item>).)*rouhani-tokyo((?!</item>).)*</item>", b"", feed.body, flags=re.S)
+    assert without_tokyo != feed.body
+    site.routes["/review/feed.xml"] = Response(without_tokyo, feed.content_type)
+    again = run(sources_file, db, mail)
+
+    assert again.failures == []
+    assert again.new == 3
+    with Store(db) as store:
+        assert store.failures() == []
+        assert {row["url"] for row in store.articles()} >= {site.url(p) for p in FLAGGED_PATHS}
+    assert len(mail.messages) == 2
+
+
+def test_broken_feed_is_recorded_and_other_sources_go_on(tmp_path, site, mail, sources_file):
+    site.routes["/review/feed.xml"] = Response(b"<rss><channel><item><title>broken", "application/rss+xml")
+    db = tmp_path / "news.db"
+
+    summary = run(sources_file, db, mail)
+
+    (failure,) = summary.failures
+    assert failure[0] == site.url("/review/feed.xml")
+    assert summary.new == 2  # the Atom source's two articles
+    with Store(db) as store:
+        assert [row["kind"] for row in store.failures()] == ["feed"]
+        assert store.urls_to_retry("The Statecraft Review") == []  # a feed is not retried as a page
+
+
+def test_two_sources_sharing_a_story_alert_once(tmp_path, mail, monkeypatch):
+    """The same article text at two URLs (syndication) is one story and one alert."""
+    with LoopbackSite() as site:
+        routes = seed_routes(site.base_url)
+        site.routes.update(routes)
+        site.routes["/mirror/copy.html"] = routes[REJECTED_PATH]
+        sources = tmp_path / "sources.toml"
+        sources.write_text(
+            f'[[sources]]\nname = "Wire"\npages = ["{site.url(REJECTED_PATH)}"]\n\n'
+            f'[[sources]]\nname = "Mirror"\npages = ["{site.url("/mirror/copy.html")}"]\n'
+        )
+        summary = run(sources, tmp_path / "news.db", mail)
+    assert (summary.new, summary.duplicates, summary.alerts_sent) == (1, 1, 1)
+    assert len(mail.messages) == 1
