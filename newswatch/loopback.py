@@ -20,6 +20,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class SeenRequest:
+    path: str
+    headers: dict[str, str]
+
+
 @dataclass
 class Response:
     body: bytes = b""
@@ -34,12 +40,12 @@ class LoopbackSite:
 
     def __init__(self, routes: dict[str, Response] | None = None, *, port: int = 0):
         self.routes: dict[str, Response] = dict(routes or {})
-        self.requests: list[str] = []
+        self.requests: list[SeenRequest] = []
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                site.requests.append(self.path)
+                site.requests.append(SeenRequest(self.path, dict(self.headers)))
                 response = site.routes.get(self.path.split("?")[0]) or Response(b"not found", "text/plain", 404)
                 if response.delay:
                     time.sleep(response.delay)

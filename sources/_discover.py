@@ -45,16 +45,19 @@ def _get(url: str, settings: FetchSettings) -> FetchedPage:
 
 def _feed_entries(source: Source, page: FetchedPage) -> list[Entry]:
     # feedparser does not expand external or custom entities, so a hostile feed cannot blow up.
-    parsed = feedparser.parse(page.body, response_headers={"content-location": page.final_url})
+    headers = {"content-location": page.final_url, "content-type": page.content_type}
+    parsed = feedparser.parse(page.body, response_headers=headers)
     entries = []
     for item in parsed.entries:
         url = item.get("link")
         if url and url.startswith(("http://", "https://")):
             entries.append(Entry(url=url, source=source.name, title=item.get("title"),
                                  published=item.get("published") or item.get("updated"), guid=item.get("id")))
-    # A malformed feed that still yields links is used; one that yields none is an error, not "no news".
-    if not entries and parsed.get("bozo"):
-        raise SourceError(f"{page.url}: unreadable feed ({parsed.get('bozo_exception')})")
+    # A malformed feed that still yields links is used; one that yields none, or a document that is
+    # no feed at all (a moved feed answering with a homepage), is an error, not "no news".
+    if not entries and (parsed.get("bozo") or not parsed.get("version")):
+        problem = parsed.get("bozo_exception") or "no RSS, Atom or JSON Feed found"
+        raise SourceError(f"{page.url}: unreadable feed ({problem})")
     return entries
 
 

@@ -1,0 +1,120 @@
+"""The console script, through its options; results checked through the Python API where they are stored."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import CHROME, EUROPE_PATH, REJECTED_PATH, TOKYO_PATH, seed_page, seed_paragraphs
+from newswatch.cli import app
+from storage import Store
+
+runner = CliRunner()
+EXTRACT_KEYS = {"file", "url", "title", "text", "author", "published", "language"}
+ARTICLE_KEYS = {"url", "canonical_url", "title", "published", "source", "story_id", "flagged", "score"}
+
+
+def json_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def test_extract_prints_the_json_contract(tmp_path, gz_page):
+    plain = tmp_path / "tokyo.html"
+    plain.write_bytes(seed_page(TOKYO_PATH))
+    packed = gz_page(seed_page(REJECTED_PATH), "rejected.html.gz")
+    result = runner.invoke(app, ["extract", "--url", "https://example.org/a", str(plain), str(packed)])
+    assert result.exit_code == 0, result.output
+    tokyo, rejected = json_lines(result.stdout)
+    assert EXTRACT_KEYS <= set(tokyo) and EXTRACT_KEYS <= set(rejected)
+    assert tokyo["file"] == str(plain) and tokyo["url"] == "https://example.org/a"
+    assert rejected["title"] == seed_paragraphs("000_2fbd25fc408c1193.txt")[0]
+    for chrome in CHROME:
+        assert chrome not in tokyo["text"]
+
+
+def test_extract_reports_bad_files_and_goes_on(tmp_path):
+    good = tmp_path / "good.html"
+    good.write_bytes(seed_page(EUROPE_PATH))
+    binary = tmp_path / "photo.html"
+    binary.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)))
+    result = runner.invoke(app, ["extract", str(binary), str(good)])
+    assert result.exit_code == 1
+    failed, extracted = json_lines(result.stdout)
+    assert failed == {"file": str(binary), "error": "binary content, not HTML"}
+    assert extracted["title"] == "Europe's hopelessly murky, mixed messaging on restraint"
+    assert "photo.html" in result.stderr
+
+
+def test_classify_flags_seed_texts_and_not_teasers():
+    rejected = seed_paragraphs("000_2fbd25fc408c1193.txt")
+    lines = [
+        {"id": "seed-000", "title": rejected[0], "text": "\n\n".join(rejected[1:])},
+        {"id": "teaser-europe", "title": "Europe's hopelessly murky, mixed messaging on restraint",
+         "text": "The EU has condemned Iran’s April 14 drone and missile attack against Israel. Even though the EU "
+                 "is united in its calls for restraint, divisions limit the diplomatic role Europe could play."},
+        {"id": "teaser-russia", "title": "Diplomacy Watch: How close were Russia and Ukraine to a deal in 2022?",
+         "text": "A detailed timeline of the talks between Russian and Ukrainian negotiators."},
+    ]
+    result = runner.invoke(app, ["classify", "-"], input="\n".join(json.dumps(line) for line in lines))
+    assert result.exit_code == 0, result.output
+    out = {row["id"]: row for row in json_lines(result.stdout)}
+    assert out["seed-000"]["flagged"] and out["seed-000"]["state"] == "rejected or denied"
+    assert 0 < out["seed-000"]["score"] <= 1 and out["seed-000"]["evidence"]
+    assert not out["teaser-europe"]["flagged"] and not out["teaser-russia"]["flagged"]
+
+
+def test_classify_reports_bad_lines_and_goes_on(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": 1, "title": "US and Iran hold talks", "text": "Envoys met."}\nnot json\n'
+                    '{"id": 2, "text": 5}\n')
+    result = runner.invoke(app, ["classify", str(path)])
+    assert result.exit_code == 1
+    assert [row["id"] for row in json_lines(result.stdout)] == [1]
+    assert "line 2" in result.stderr and "line 3" in result.stderr
+
+
+def test_articles_without_a_store_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["articles", "--db", str(tmp_path / "none.db"), "--json"])
+    assert result.exit_code == 1
+    assert "no store at" in result.stderr
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_run_then_articles(tmp_path, sources_file, mail):
+    db = tmp_path / "news.db"
+    secret_url = mail.alert_url() + "&user=newswatch&pass=Sup3rSecretPass"
+    result = runner.invoke(app, ["run", "--sources", str(sources_file), "--db", str(db), "--alert", secret_url])
+    assert result.exit_code == 0, result.output
+    assert "Sup3rSecretPass" not in result.output
+
+    listed = runner.invoke(app, ["articles", "--db", str(db), "--json"])
+    rows = json_lines(listed.stdout)
+    assert len(rows) == 4 and all(ARTICLE_KEYS <= set(row) for row in rows)
+    flagged = json_lines(runner.invoke(app, ["articles", "--db", str(db), "--flagged", "--json"]).stdout)
+    with Store(db) as store:
+        assert [r["url"] for r in flagged] == [r["url"] for r in store.articles(flagged_only=True)]
+        assert "Sup3rSecretPass" not in json.dumps(store.alerts())
+    assert len(flagged) == 2 and all(r["flagged"] for r in flagged)
+
+    # The alert URL reached the flow as a secret: the Prefect API stored it masked.
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        (flow_run,) = [r for r in client.read_flow_runs() if r.parameters.get("db_path") == str(db)]
+    assert flow_run.parameters["alert_urls"] == ["**********"]
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_demo_twice_sends_one_round_of_alerts(tmp_path):
+    db = tmp_path / "demo.db"
+    first = runner.invoke(app, ["demo", "--db", str(db)], env={"COLUMNS": "200"})
+    assert first.exit_code == 0, first.output
+    assert "2 alert email(s) received" in first.stdout
+    assert "[newswatch] Iran: We Rejected Trump's Push For A Secret Face To Face Meeting" in first.stdout
+    assert "evidence:" in first.stdout
+
+    second = runner.invoke(app, ["demo", "--db", str(db)], env={"COLUMNS": "200"})
+    assert second.exit_code == 0, second.output
+    assert "No alert email this time" in second.stdout
+    with Store(db) as store:
+        assert [a["status"] for a in store.alerts()] == ["sent", "sent"]

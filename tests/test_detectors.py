@@ -1,0 +1,107 @@
+import pytest
+
+import seeds
+from conftest import seed_paragraphs
+from detectors import detect, detect_topics, load_topics
+from detectors._sentences import split_sentences
+
+TOPICS = load_topics(seeds.TOPICS_FILE)
+(US_IRAN,) = TOPICS
+
+
+def seed_002_teasers() -> dict[str, str]:
+    """The three teaser blocks of seed 002, each from its headline to its 'keep reading' control."""
+    text = "\n\n".join(seed_paragraphs("002_082fa78cfa3d0590.txt"))
+    blocks = text.split("keep readingShow less")[:3]
+    starts = ["Diplomacy Watch: How close", "Blinken ignores State", "Europe's hopelessly murky"]
+    return {start: block[block.index(start):] for start, block in zip(starts, blocks)}
+
+
+def test_seed_000_is_flagged_as_a_rejected_meeting():
+    paragraphs = seed_paragraphs("000_2fbd25fc408c1193.txt")
+    detection = detect(US_IRAN, title=paragraphs[0], text="\n\n".join(paragraphs[1:]))
+    assert detection.flagged
+    assert detection.state == "rejected or denied"
+    assert any("face-to-face meeting with Iranian President Hassan Rouhani" in e for e in detection.evidence)
+    assert {"Trump", "Rouhani"} <= set(detection.actors)
+
+
+def test_seed_002_article_is_flagged():
+    paragraphs = seed_paragraphs("002_082fa78cfa3d0590.txt")
+    start = next(i for i, p in enumerate(paragraphs) if p.startswith("Iranian President Hassan Rouhani's trip"))
+    end = next(i for i, p in enumerate(paragraphs) if p.startswith('A "small" deal now'))
+    detection = detect(US_IRAN, title="Can Rouhani’s Tokyo Trip Spark New U.S.-Iran Talks?",
+                       text="\n\n".join(paragraphs[start:end + 1]))
+    assert detection.flagged and detection.score >= 0.9
+    assert detection.evidence[0] == "Can Rouhani’s Tokyo Trip Spark New U.S.-Iran Talks?"
+
+
+@pytest.mark.parametrize("headline", list(seed_002_teasers()))
+def test_a_teaser_alone_is_never_flagged(headline):
+    teaser = seed_002_teasers()[headline]
+    title, _, body = teaser.partition("\n\n")
+    detection = detect(US_IRAN, title=title, text=body)
+    assert not detection.flagged
+    assert detection.evidence == []
+
+
+@pytest.mark.parametrize("title, text", [
+    ("Sultan receives Pengiran Muda", "The Pengiran met US officials for talks on trade in Bandar Seri Begawan."),
+    ("Iran holds talks with France, Germany and Britain", "Tehran and the three European powers met in Geneva."),
+    ("US and North Korea resume talks", "Washington and Pyongyang negotiators met in Hanoi."),
+    ("Tell us about Iran", "Readers told us what they think about Iran, and our talks with them were lively."),
+    ("US strikes Iranian-backed militia", "The United States struck sites used by groups backed by Iran."),
+])
+def test_hard_negatives(title, text):
+    assert not detect(US_IRAN, title=title, text=text).flagged
+
+
+@pytest.mark.parametrize("title, text, state", [
+    ("US and Iran hold talks in Oman", "American and Iranian negotiators met in Muscat on Saturday.", "held or ongoing"),
+    ("Iran rejects US offer of direct talks", "Tehran rejected a U.S. proposal for direct negotiations.",
+     "rejected or denied"),
+    ("US and Iran agree on prisoner swap", "Washington and Tehran agreed to a prisoner exchange mediated by Qatar.",
+     "agreed"),
+    ("US–Iran talks postponed", "The next round of U.S.-Iran talks was postponed, Iran's foreign ministry said.",
+     "stalled or postponed"),
+])
+def test_states(title, text, state):
+    detection = detect(US_IRAN, title=title, text=text)
+    assert detection.flagged
+    assert detection.state == state
+
+
+def test_headline_outweighs_a_single_body_sentence():
+    mention = "Separately, U.S. and Iranian diplomats held talks last year."
+    assert not detect(US_IRAN, title="Markets close higher", text=mention).flagged
+    assert detect(US_IRAN, title="US and Iran hold talks", text="Diplomats met.").score > US_IRAN.threshold
+
+
+def test_a_topic_is_data(tmp_path):
+    topics_file = tmp_path / "topics.toml"
+    topics_file.write_text(
+        '[topics.us-venezuela-talks]\nlabel = "US–Venezuela talks"\n'
+        'side_a = ["United States", "Washington"]\nside_b = ["Venezuela", "Caracas", "Maduro"]\n'
+        'terms = ["talks", "negotiations"]\n'
+    )
+    topics = load_topics(topics_file) + TOPICS
+    detection = detect_topics(topics, title="Washington and Caracas open talks",
+                              text="The United States and Venezuela began negotiations in Doha.")
+    assert detection.flagged and detection.topic == "us-venezuela-talks"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "no \\[topics"),
+    ('[topics.x]\nside_a = ["A"]\nside_b = []\nterms = ["talks"]\n', "'side_b'"),
+])
+def test_bad_topics_file(tmp_path, content, message):
+    path = tmp_path / "topics.toml"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=message):
+        load_topics(path)
+
+
+def test_sentence_splitter_keeps_abbreviations_and_quotes():
+    text = "The U.S. and Iran met. Mr. Zarif said “no.” Then Iran's U.N. envoy left!\nA new line"
+    assert split_sentences(text) == [
+        "The U.S. and Iran met.", "Mr. Zarif said “no.”", "Then Iran's U.N. envoy left!", "A new line"]

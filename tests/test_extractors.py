@@ -1,0 +1,143 @@
+import pytest
+
+from conftest import (CHROME, EUROPE_PATH, FLAGGED_PATHS, NOT_FLAGGED_PATHS, REJECTED_PATH, RUSSIA_UKRAINE_PATH,
+                      TOKYO_BODY, TOKYO_PATH, seed_page)
+from extractors import MAX_HTML_BYTES, ExtractionError, extract_article
+
+BASE = "http://127.0.0.1:8765"
+
+
+def page(body: str, *, title: str = "Envoys meet in Muscat", head: str = "") -> str:
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>{head}</head>"
+            f"<body><header><nav><a href='/'>Home</a></nav></header><main><h1>{title}</h1>{body}</main>"
+            "<footer>© Example News</footer></body></html>")
+
+
+ARTICLE = "".join(f"<p>{sentence}</p>" for sentence in [
+    "Diplomats from both countries met in Muscat on Saturday for a second round of indirect talks.",
+    "The delegations sat in separate rooms while Omani officials carried messages between them.",
+    "Officials said the next round would take place in Rome within two weeks, after consultations.",
+])
+
+
+# Sentences of OTHER stories that each seed page carries as teasers or headline lists.
+FOREIGN_SENTENCES = {
+    TOKYO_PATH: ["Samuel Charap and Johns Hopkins", "ProPublica", "Ursula von der Leyen",
+                 "Diplomacy Watch: A peace summit without Russia", "The Pentagon's budget request"],
+    RUSSIA_UKRAINE_PATH: ["Rouhani's trip to Tokyo on December 20-21", "Can Rouhani’s Tokyo Trip", "ProPublica"],
+    REJECTED_PATH: ["The EU condemned Iran's attack on Israel with one voice", "US and Iran hold indirect talks in Oman",
+                    "Oil prices slip as OPEC"],
+    EUROPE_PATH: ["Tehran says Washington sought a face-to-face meeting", "Iran: We Rejected Trump",
+                  "US and Iran hold indirect talks in Oman"],
+}
+
+
+@pytest.mark.parametrize("path", FLAGGED_PATHS + NOT_FLAGGED_PATHS)
+def test_seed_pages_lose_all_chrome(path):
+    article = extract_article(seed_page(path), url=BASE + path)
+    for chrome in CHROME:
+        assert chrome not in article.text
+    for sentence in FOREIGN_SENTENCES[path]:
+        assert sentence not in article.text
+
+
+def test_tokyo_page_keeps_the_whole_article_and_says_what_it_removed():
+    article = extract_article(seed_page(TOKYO_PATH), url=BASE + TOKYO_PATH)
+    for paragraph in TOKYO_BODY:
+        assert paragraph in article.text
+    reasons = [r.reason for r in article.removed]
+    assert reasons.count("teaser of another story") == 3
+    assert "list of headlines" in reasons
+
+
+def test_metadata_of_a_seed_page():
+    article = extract_article(seed_page(REJECTED_PATH), url=BASE + REJECTED_PATH + "?utm_source=feed")
+    assert article.title == "Iran: We Rejected Trump's Push For A Secret Face To Face Meeting"
+    assert article.canonical_url == BASE + REJECTED_PATH
+    assert article.author == "Staff Reporter"
+    assert article.published == "2017-09-25"
+    assert article.language == "en"
+    assert article.site_name == "Global Wire Daily"
+    assert not article.text.startswith(article.title)  # the headline is a field, not the first line
+
+
+def test_teaser_with_read_more_inside_the_article_container_is_removed():
+    teaser = ("<div class='x1'><h3><a href='/other'>Oil prices climb as Gulf tensions rise</a></h3>"
+              "<p>Brent crude rose three percent on Monday as traders weighed the risks.</p>"
+              "<a class='x2' href='/other'>Read more »</a></div>")
+    article = extract_article(page(ARTICLE + teaser))
+    assert "Brent crude" not in article.text
+    assert "second round of indirect talks" in article.text
+    assert article.removed[0].reason == "teaser of another story"
+
+
+def test_a_read_more_link_inside_the_article_does_not_remove_the_article():
+    body = ARTICLE.replace("</p>", " <a href='/full'>Read more</a></p>", 1)
+    article = extract_article(page(body))
+    assert "Omani officials carried messages" in article.text
+    assert "next round would take place in Rome" in article.text
+
+
+def test_chrome_lines_in_the_body_container_are_dropped():
+    chrome = ("<p>Follow us on social</p><p>Shutterstock_645187786-scaled</p>"
+              "<p>Analysis | Middle East</p><p>keep readingShow less</p>")
+    article = extract_article(page(chrome + ARTICLE))
+    for line in ["Follow us on social", "Shutterstock_645187786-scaled", "Analysis | Middle East", "keep reading"]:
+        assert line not in article.text
+    assert {r.reason for r in article.removed} >= {"social or navigation prompt", "image file name", "section label"}
+    assert "Diplomats from both countries" in article.text
+
+
+def test_prose_with_a_pipe_or_a_number_is_kept():
+    body = ARTICLE + "<p>Talks resumed in 2021 | officials said the gap had narrowed, though no date was set.</p>"
+    article = extract_article(page(body))
+    assert "officials said the gap had narrowed" in article.text
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (b"", "empty"),
+    (b"   \n", "empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "binary"),
+    (b"<html><body></body></html>", "not an HTML document"),
+    (b"<html><body><script>var page = 1;</script><div> </div></body></html>", "no article text"),
+])
+def test_bad_input_gives_a_clear_error(raw, reason):
+    with pytest.raises(ExtractionError, match=reason):
+        extract_article(raw)
+
+
+def test_oversized_input_is_refused():
+    with pytest.raises(ExtractionError, match="too large"):
+        extract_article(b"<p>" + b"x" * MAX_HTML_BYTES + b"</p>")
+
+
+def test_utf8_page_declared_as_latin1_has_no_mojibake():
+    body = page(ARTICLE.replace("Muscat", "Muscat — “Masqaṭ” — with Araghchi’s team"),
+                head="<meta http-equiv='Content-Type' content='text/html; charset=iso-8859-1'>")
+    article = extract_article(body.encode("utf-8"))
+    assert "“Masqaṭ”" in article.text and "Araghchi’s" in article.text
+    assert "â€" not in article.text
+
+
+def test_latin1_page_declared_as_utf8_is_decoded():
+    french = "".join(f"<p>{s}</p>" for s in [
+        "Les délégués iraniens et américains se sont réunis à Genève mercredi, a indiqué le ministère des Affaires étrangères.",
+        "Selon un diplomate européen, les discussions ont porté sur l'échange de prisonniers et sur l'accès des inspecteurs.",
+        "Aucune déclaration commune n'a été publiée à l'issue de la réunion, mais une nouvelle séance est prévue.",
+        "Les deux délégations ont été reçues séparément par des médiateurs suisses, qui ont transmis les messages.",
+    ])
+    article = extract_article(page(french, title="Réunion à Genève").encode("latin-1"))
+    assert "se sont réunis à Genève mercredi" in article.text
+    assert "médiateurs suisses" in article.text
+
+
+def test_persian_page_is_extracted():
+    paragraphs = "".join(f"<p>{s}</p>" for s in [
+        "دور دوم مذاکرات غیرمستقیم ایران و آمریکا روز شنبه در مسقط برگزار شد و هیئت‌ها در اتاق‌های جداگانه نشستند.",
+        "مقام‌های عمانی پیام‌ها را میان دو هیئت رد و بدل کردند و گفتند دور بعدی در رم برگزار خواهد شد.",
+        "سخنگوی وزارت امور خارجه گفت که گفت‌وگوها سازنده بود اما هنوز توافقی حاصل نشده است.",
+    ])
+    html = page(paragraphs, title="دور دوم مذاکرات در مسقط").replace("lang='en'", "lang='fa' dir='rtl'")
+    article = extract_article(html.encode("utf-8"))
+    assert "مذاکرات غیرمستقیم" in article.text
+    assert article.language == "fa"

@@ -1,0 +1,110 @@
+import pytest
+
+from newswatch.loopback import LoopbackSite, Response, free_port
+from sources import FetchedPage, FetchFailure, FetchSettings, Source, SourceError, discover, fetch_pages, load_sources
+
+FAST = FetchSettings(connect_timeout=1, read_timeout=1, max_bytes=10_000)
+
+
+def test_default_sources_file_loads():
+    import seeds
+
+    loaded = load_sources(seeds.SOURCES_FILE)
+    assert loaded and all(s.feed.startswith("https://") for s in loaded)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "no \\[\\[sources\\]\\]"),
+    ("[[sources]]\nfeed = 'https://a.example/feed'\n", "needs a name"),
+    ("[[sources]]\nname = 'A'\n", "exactly one of feed, sitemap or pages"),
+    ("[[sources]]\nname = 'A'\nfeed = 'https://a/f'\nsitemap = 'https://a/s'\n", "exactly one"),
+    ("[[sources]]\nname = 'A'\nfeed = 'ftp://a.example/feed'\n", "not an http"),
+    ("[[sources]]\nname = 'A'\npages = 'https://a.example/1'\n", "list of URLs"),
+    ("[[sources]]\nname = 'A'\nfeed = 'https://a/f'\n[[sources]]\nname = 'A'\nfeed = 'https://a/g'\n", "used twice"),
+    ("[[sources]\nname = 'A'", "not valid TOML"),
+])
+def test_bad_sources_file(tmp_path, content, message):
+    path = tmp_path / "sources.toml"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=message):
+        load_sources(path)
+
+
+def test_rss_and_atom_feeds(site):
+    rss = discover(Source("Review", feed=site.url("/review/feed.xml")), FAST)
+    atom = discover(Source("Daily", feed=site.url("/daily/atom.xml")), FAST)
+    assert [e.url.rsplit("/", 1)[1] for e in rss] == [
+        "diplomacy-watch-russia-ukraine-deal-2022.html", "rouhani-tokyo-trip-us-iran-talks.html"]
+    assert all(e.url.startswith(site.base_url) for e in rss + atom)
+    assert atom[1].title == "Iran: We Rejected Trump's Push For A Secret Face To Face Meeting"
+    assert atom[1].guid and atom[1].published
+
+
+def test_page_list_needs_no_request():
+    entries = discover(Source("Picked", pages=("https://a.example/1", "https://a.example/2")), FAST)
+    assert [e.url for e in entries] == ["https://a.example/1", "https://a.example/2"]
+
+
+def test_sitemap_index_with_children():
+    urlset = ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+              '<url><loc>{base}/a.html</loc><lastmod>2024-04-19</lastmod></url>'
+              '<url><loc>{base}/b.html</loc></url></urlset>')
+    with LoopbackSite() as site:
+        index = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                 f'<sitemap><loc>{site.base_url}/news.xml</loc></sitemap></sitemapindex>')
+        site.routes["/sitemap.xml"] = Response(index.encode(), "application/xml")
+        site.routes["/news.xml"] = Response(urlset.format(base=site.base_url).encode(), "application/xml")
+        entries = discover(Source("Maps", sitemap=site.url("/sitemap.xml")), FAST)
+    assert [e.url for e in entries] == [site.url("/a.html"), site.url("/b.html")]
+    assert entries[0].published == "2024-04-19"
+
+
+@pytest.mark.parametrize("body", [b"<rss><channel><item><title>cut off", b"<html><body>Not a feed</body></html>"])
+def test_unreadable_feed_is_an_error(body):
+    with LoopbackSite({"/feed.xml": Response(body, "application/xml")}) as site:
+        with pytest.raises(SourceError, match="unreadable feed"):
+            discover(Source("Broken", feed=site.url("/feed.xml")), FAST)
+
+
+def test_empty_but_valid_feed_is_not_an_error():
+    feed = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title></channel></rss>'
+    with LoopbackSite({"/feed.xml": Response(feed, "application/rss+xml")}) as site:
+        assert discover(Source("Quiet", feed=site.url("/feed.xml")), FAST) == []
+
+
+def test_feed_server_error_is_an_error():
+    with LoopbackSite({"/feed.xml": Response(b"oops", "text/plain", status=503)}) as site:
+        with pytest.raises(SourceError, match="HTTP 503"):
+            discover(Source("Down", feed=site.url("/feed.xml")), FAST)
+
+
+def test_every_fetch_failure_has_a_reason():
+    routes = {
+        "/ok": Response(b"<html><body><p>fine</p></body></html>"),
+        "/error": Response(b"oops", status=500),
+        "/missing": Response(b"gone", status=404),
+        "/slow": Response(b"<p>late</p>", delay=2.5),
+        "/pdf": Response(b"%PDF-1.7", "application/pdf"),
+        "/huge": Response(b"<p>" + b"x" * 20_000 + b"</p>"),
+        "/loop": Response(b"", status=302, headers={"Location": "/loop"}),
+    }
+    with LoopbackSite(routes) as site:
+        dead = f"http://127.0.0.1:{free_port()}/nothing-listens"
+        results = fetch_pages([site.url(p) for p in routes] + [dead], FAST)
+    by_path = {r.url.replace(site.base_url, ""): r for r in results}
+    assert isinstance(by_path["/ok"], FetchedPage) and by_path["/ok"].body.startswith(b"<html>")
+    reasons = {path: r.reason for path, r in by_path.items() if isinstance(r, FetchFailure)}
+    assert reasons["/error"] == "HTTP 500"
+    assert reasons["/missing"] == "HTTP 404"
+    assert reasons["/slow"].startswith("timeout")
+    assert reasons["/pdf"] == "unexpected content type 'application/pdf'"
+    assert reasons["/huge"].startswith("body too large")
+    assert reasons["/loop"] == "too many redirects"
+    assert reasons[dead].startswith("connection error")
+    assert [r.url for r in results][:len(routes)] == [site.url(p) for p in routes]  # input order kept
+
+
+def test_user_agent_is_sent():
+    with LoopbackSite({"/ok": Response(b"<p>x</p>")}) as site:
+        fetch_pages([site.url("/ok")], FetchSettings(user_agent="newswatch-test/1"))
+    assert site.requests[0].headers["User-Agent"] == "newswatch-test/1"

@@ -1,0 +1,122 @@
+import sqlite3
+import threading
+
+import pytest
+
+from detectors import Detection
+from extractors import Article
+from storage import SCHEMA_VERSION, AlertChannel, Store
+
+FLAGGED = Detection("us-iran-talks", True, 0.9, ["US and Iran met."], "held or ongoing")
+NOT_FLAGGED = Detection("us-iran-talks", False, 0.0)
+EMAIL = AlertChannel("key-email", "mailto://***@example.org")
+SLACK = AlertChannel("key-slack", "slack://T***/B***/****")
+
+
+def article(url, text="US and Iranian envoys met in Muscat.", canonical=None, title="Envoys meet"):
+    return Article(url=url, canonical_url=canonical or url, title=title, text=text)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "news.db") as opened:
+        yield opened
+
+
+def test_schema_is_migrated_once(tmp_path):
+    Store(tmp_path / "news.db").close()
+    with Store(tmp_path / "news.db") as store:
+        assert [r["version"] for r in store.db["schema_migrations"].rows] == [SCHEMA_VERSION]
+        assert {"articles", "stories", "alerts", "fetch_failures"} <= set(store.db.table_names())
+        assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    Store(tmp_path / "news.db").close()
+    conn = sqlite3.connect(tmp_path / "news.db")
+    conn.execute("insert into schema_migrations values (?, 'future', 'later')", [SCHEMA_VERSION + 1])
+    conn.commit()
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer than this newswatch"):
+        Store(tmp_path / "news.db")
+
+
+def test_new_article_enqueues_one_alert_per_channel(store):
+    saved = store.save_article(article("https://a.example/1"), FLAGGED, source="A", channels=[EMAIL, SLACK])
+    assert (saved.status, saved.alerts_enqueued) == ("new", 2)
+    assert {a.channel for a in store.pending_alerts([EMAIL.key, SLACK.key])} == {EMAIL.key, SLACK.key}
+    assert [a.channel for a in store.pending_alerts([EMAIL.key])] == [EMAIL.key]
+
+
+def test_unflagged_article_enqueues_nothing(store):
+    saved = store.save_article(article("https://a.example/1"), NOT_FLAGGED, source="A", channels=[EMAIL])
+    assert saved.alerts_enqueued == 0
+    assert store.pending_alerts([EMAIL.key]) == []
+
+
+def test_same_url_is_known_and_writes_nothing(store):
+    first = store.save_article(article("https://a.example/1"), FLAGGED, source="A", channels=[EMAIL])
+    again = store.save_article(article("https://a.example/1", text="changed"), FLAGGED, source="A", channels=[EMAIL])
+    assert again.status == "known" and again.article_id == first.article_id
+    assert store.db["articles"].count == 1
+    assert len(store.pending_alerts([EMAIL.key])) == 1
+
+
+def test_same_text_elsewhere_joins_the_story_without_alerting(store):
+    first = store.save_article(article("https://a.example/1"), FLAGGED, source="A", channels=[EMAIL])
+    copy = article("https://b.example/x", text="  us AND iranian envoys met in   Muscat. ")
+    saved = store.save_article(copy, FLAGGED, source="B", channels=[EMAIL])
+    assert (saved.status, saved.story_id, saved.duplicate_of) == ("duplicate", first.story_id, first.article_id)
+    assert saved.alerts_enqueued == 0
+    assert len(store.pending_alerts([EMAIL.key])) == 1
+
+
+def test_same_canonical_url_joins_the_story(store):
+    first = store.save_article(article("https://a.example/1"), FLAGGED, source="A", channels=[EMAIL])
+    amp = article("https://a.example/1/amp", text="Different markup, same story.", canonical="https://a.example/1")
+    assert store.save_article(amp, FLAGGED, source="A", channels=[EMAIL]).story_id == first.story_id
+    assert store.known_urls(["https://a.example/1", "https://a.example/1/amp", "https://c.example/"]) == {
+        "https://a.example/1", "https://a.example/1/amp"}
+
+
+def test_alert_outcomes_are_recorded(store):
+    store.save_article(article("https://a.example/1"), FLAGGED, source="A", channels=[EMAIL, SLACK])
+    email, slack = store.pending_alerts([EMAIL.key, SLACK.key])
+    store.mark_alert_sent(email.alert_id)
+    store.mark_alert_failed(slack.alert_id, "HTTP 500")
+    (retry,) = store.pending_alerts([EMAIL.key, SLACK.key])
+    assert retry.alert_id == slack.alert_id and retry.attempts == 1
+    rows = {row["id"]: row for row in store.alerts()}
+    assert rows[email.alert_id]["status"] == "sent" and rows[email.alert_id]["sent_at"]
+    assert rows[slack.alert_id]["last_error"] == "HTTP 500"
+
+
+def test_failures_are_retried_until_the_limit(store):
+    for _ in range(2):
+        store.record_failure("https://a.example/bad", source="A", reason="HTTP 500")
+    store.record_failure("https://a.example/feed", source="A", reason="unreadable", kind="feed")
+    assert store.urls_to_retry("A", max_attempts=3) == ["https://a.example/bad"]
+    assert store.urls_to_retry("A", max_attempts=2) == []
+    assert store.urls_to_retry("B") == []
+    store.save_article(article("https://a.example/bad"), NOT_FLAGGED, source="A")
+    assert [row["url"] for row in store.failures()] == ["https://a.example/feed"]
+
+
+def test_two_writers_store_one_article_and_one_alert(tmp_path):
+    Store(tmp_path / "news.db").close()
+    results, barrier = [], threading.Barrier(2)
+
+    def write():
+        with Store(tmp_path / "news.db") as own:
+            barrier.wait()
+            results.append(own.save_article(article("https://a.example/1"), FLAGGED, source="A", channels=[EMAIL]))
+
+    threads = [threading.Thread(target=write) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status for r in results) == ["known", "new"]
+    with Store(tmp_path / "news.db") as store:
+        assert store.db["articles"].count == 1
+        assert store.db["alerts"].count == 1
