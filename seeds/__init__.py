@@ -8,6 +8,8 @@ SEEDS_DIR = Path(__file__).parent
 SOURCES_FILE = SEEDS_DIR / "sources.toml"
 TOPICS_FILE = SEEDS_DIR / "topics.toml"
 SITE_DIR = SEEDS_DIR / "site"
+# The two seed documents the demo site's articles were built from (the captures the user reported).
+DOCUMENTS_DIR = SEEDS_DIR / "documents"
 # Stands for the demo site's base URL in its pages and feeds, which is only known once it is served.
 SITE_PLACEHOLDER = "{{SITE}}"
 

@@ -17,7 +17,6 @@ import pytest  # noqa: E402
 import seeds  # noqa: E402
 from newswatch.loopback import LoopbackSite, MailSink, Response  # noqa: E402
 
-SHARED_SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 TOKYO_PATH = "/review/2019/12/19/rouhani-tokyo-trip-us-iran-talks.html"
 RUSSIA_UKRAINE_PATH = "/review/2024/04/25/diplomacy-watch-russia-ukraine-deal-2022.html"
@@ -40,8 +39,8 @@ def seed_page(path: str, base_url: str = "http://127.0.0.1:8765") -> bytes:
 
 
 def seed_paragraphs(name: str) -> list[str]:
-    """The paragraphs of a seed document (../shared/seeds), blank-line separated."""
-    return [p.strip() for p in (SHARED_SEEDS / name).read_text().split("\n\n") if p.strip()]
+    """The paragraphs of a seed document (seeds/documents), blank-line separated."""
+    return [p.strip() for p in (seeds.DOCUMENTS_DIR / name).read_text().split("\n\n") if p.strip()]
 
 
 def _tokyo_body() -> list[str]:
