@@ -6,7 +6,7 @@ import gzip
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from pydantic import SecretStr
@@ -18,7 +18,7 @@ app = typer.Typer(help="Scheduled news monitoring: fetch, extract, deduplicate, 
                   no_args_is_help=True, add_completion=False)
 console = Console(stderr=True)
 
-DbOption = Annotated[Optional[Path], typer.Option("--db", help="SQLite store (default: NEWSWATCH_DB or ./newswatch.db).")]
+DbOption = Annotated[Path | None, typer.Option("--db", help="SQLite store (default: NEWSWATCH_DB or ./newswatch.db).")]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -26,13 +26,10 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def _summary_table(summary) -> Table:
-    table = Table("sources", "announced", "fetched", "new", "duplicates", "flagged", "failed", "alerts sent",
-                  "alerts failed", title="Monitor run")
-    table.add_row(*(str(v) for v in (summary.sources, summary.announced, summary.fetched, summary.new,
-                                     summary.duplicates, summary.flagged, len(summary.failures),
-                                     summary.alerts_sent, summary.alerts_failed)))
-    return table
+def _summary_line(summary) -> str:
+    return (f"Monitor run: {summary.sources} sources, {summary.announced} announced, {summary.fetched} fetched, "
+            f"{summary.new} new, {summary.duplicates} duplicates, {summary.flagged} flagged, "
+            f"{len(summary.failures)} failed; alerts: {summary.alerts_sent} sent, {summary.alerts_failed} failed")
 
 
 def _articles_table(rows: list[dict]) -> Table:
@@ -45,16 +42,16 @@ def _articles_table(rows: list[dict]) -> Table:
 
 @app.command()
 def run(
-    sources: Annotated[Optional[Path], typer.Option(help="Sources TOML (default: seeds/sources.toml).")] = None,
+    sources: Annotated[Path | None, typer.Option(help="Sources TOML (default: seeds/sources.toml).")] = None,
     db: DbOption = None,
-    alert: Annotated[Optional[list[str]], typer.Option(help="An apprise URL to alert; repeatable.")] = None,
+    alert: Annotated[list[str] | None, typer.Option(help="An apprise URL to alert; repeatable.")] = None,
 ) -> None:
     """One monitor run: fetch new articles, store them, flag, alert."""
     from flows import monitor
 
     summary = monitor(sources_file=str(sources) if sources else None, db_path=str(db) if db else None,
                       alert_urls=[SecretStr(u) for u in alert or []])
-    console.print(_summary_table(summary))
+    console.print(escape(_summary_line(summary)))
     for url, reason in summary.failures:
         console.print(f"[yellow]failed[/yellow] {escape(url)}: {escape(reason)} (retried on the next run)")
 
@@ -67,7 +64,7 @@ def demo(db: Annotated[Path, typer.Option("--db", help="Store for the demo run."
     result = run_demo(db_path=db)
     out = Console()
     out.print(f"\nDemo site served at {result.site_url}; store: {db}\n")
-    out.print(_summary_table(result.summary))
+    out.print(escape(_summary_line(result.summary)))
     out.print(_articles_table(result.articles))
     for row in result.articles:
         body_evidence = [sentence for sentence in row["evidence"] if sentence != row["title"]]
@@ -92,7 +89,7 @@ def _read_page(path: Path) -> bytes:
 @app.command()
 def extract(
     files: Annotated[list[Path], typer.Argument(help=".html or .html.gz files.", exists=True, dir_okay=False)],
-    url: Annotated[Optional[str], typer.Option(help="The URL the page came from.")] = None,
+    url: Annotated[str | None, typer.Option(help="The URL the page came from.")] = None,
 ) -> None:
     """Extract articles from saved pages; print one JSON object per file (JSON Lines)."""
     from extractors import ExtractionError, extract_article

@@ -49,7 +49,8 @@ def load_settings(
         try:
             seconds = float(environ["NEWSWATCH_TIMEOUT"])
         except ValueError:
-            raise ValueError(f"NEWSWATCH_TIMEOUT must be a number of seconds, not {environ['NEWSWATCH_TIMEOUT']!r}") from None
+            value = environ["NEWSWATCH_TIMEOUT"]
+            raise ValueError(f"NEWSWATCH_TIMEOUT must be a number of seconds, not {value!r}") from None
         fetch = replace(fetch, connect_timeout=seconds, read_timeout=seconds)
     return Settings(
         db_path=Path(db_path or environ.get("NEWSWATCH_DB") or defaults.db_path),

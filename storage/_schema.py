@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import sqlite_utils
 
@@ -63,5 +63,5 @@ def migrate(db: sqlite_utils.Database) -> None:
             if version not in applied:
                 apply(db)
                 db["schema_migrations"].insert(
-                    {"version": version, "name": name, "applied_at": datetime.now(timezone.utc).isoformat()}
+                    {"version": version, "name": name, "applied_at": datetime.now(UTC).isoformat()}
                 )

@@ -14,7 +14,7 @@ def seed_002_teasers() -> dict[str, str]:
     text = "\n\n".join(seed_paragraphs("002_082fa78cfa3d0590.txt"))
     blocks = text.split("keep readingShow less")[:3]
     starts = ["Diplomacy Watch: How close", "Blinken ignores State", "Europe's hopelessly murky"]
-    return {start: block[block.index(start):] for start, block in zip(starts, blocks)}
+    return {start: block[block.index(start):] for start, block in zip(starts, blocks, strict=True)}
 
 
 def test_seed_000_is_flagged_as_a_rejected_meeting():
