@@ -1,9 +1,19 @@
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 from ._sentences import split_sentences
 from ._topics import Topic
+
+# A term's counterparts are named within this many words after it: "a meeting between Trump and Iranian
+# President Rouhani"; words of place and time introduce none: "met on the sidelines of the UN".
+_PARTICIPANT_REACH_WORDS = 5
+_PLACE_OR_TIME = {"on", "at", "in", "during", "after", "before", "since", "for", "from"}
+# A sentence that opens with one of these continues the sentence before it.
+_CONTINUATION = re.compile(r"(?:He|She|They|His|Her|Their)\b")
+# Markers sit in the few words before a mention ("on Syria, Iraq and Iran"): look no further back.
+_MARKER_LOOKBACK = 80
 
 
 @dataclass(frozen=True)
@@ -20,28 +30,96 @@ class Detection:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class _Found:
+    actors: list[str]
+    terms: list[str]
+
+
+def _participants(topic: Topic, text: str, side: re.Pattern) -> list[re.Match]:
+    """Mentions of one side that can be a party to the talks: not those named as the subject matter
+    ("talks with Netanyahu about Iran") or as a venue ("met lawmakers in Washington")."""
+    def marked(marker: re.Pattern, m: re.Match) -> bool:
+        return bool(marker.search(text, max(0, m.start() - _MARKER_LOOKBACK), m.start()))
+
+    return [
+        m for m in side.finditer(text)
+        if not marked(topic.subject_marker, m)
+        and not (topic.places.fullmatch(m.group()) and marked(topic.place_marker, m))
+    ]
+
+
+def _third_party_owns(text: str, term: re.Match, mentions: list[tuple[int, str]]) -> bool:
+    """True when the talks of this term include a third party. The talks are between the actor named
+    last before the term and the actors named right after it: "Lammy met his Iranian counterpart" is
+    British–Iranian, "met Gulf Arab ministers" includes a third party, and with no actor right after,
+    "the Security Council held a meeting on Thursday" is the Council's. Both sides right after the term
+    ("a meeting between Trump and Rouhani") make the talks theirs, whoever speaks of them."""
+    after = []
+    for start, kind in mentions:
+        between = text[term.end():start].casefold().split()
+        if start >= term.end() and len(between) <= _PARTICIPANT_REACH_WORDS and not _PLACE_OR_TIME & set(between):
+            after.append(kind)
+    if after and after[0] == "third":
+        return True
+    if {"a", "b"} <= set(after):
+        return False
+    before = [kind for start, kind in mentions if start < term.start()]
+    return bool(before) and before[-1] == "third"
+
+
+def _find(topic: Topic, text: str) -> _Found | None:
+    """The actors and terms that make ``text`` evidence, or None."""
+    text = topic.exclusions.sub(lambda m: " " * len(m.group()), text)  # same length: offsets stay valid
+    terms = list(topic.terms.finditer(text)) + list(topic.addressed_terms.finditer(text))
+    if not terms:
+        return None
+    thirds = list(topic.third_parties.finditer(text))
+    side_a = _participants(topic, text, topic.side_a)
+    side_b = _participants(topic, text, topic.side_b)
+    if not (side_a and side_b):
+        return None
+    if thirds:
+        mentions = sorted([(m.start(), "a") for m in side_a] + [(m.start(), "b") for m in side_b]
+                          + [(m.start(), "third") for m in thirds])
+        terms = [t for t in terms if not _third_party_owns(text, t, mentions)]
+        if not terms:
+            return None
+    return _Found(actors=[m.group() for m in side_a + side_b], terms=[t.group() for t in terms])
+
+
 def detect(topic: Topic, *, title: str | None, text: str) -> Detection:
     """Score one article for one topic.
 
-    A sentence is evidence when it names an actor of each side and a talks term. The headline's
-    evidence weighs more than the body's; the state is the one most evidence sentences report.
+    A sentence is evidence when it names a party of each side and a talks term; the headline and the
+    lead sentence weigh more than the rest. Two adjacent sentences that are evidence only together
+    weigh least, unless the second opens with a pronoun and so continues the first: then the pair
+    weighs as the first. The state is the one most evidence reports.
     """
+    whole = f"{title or ''}\n{text}"
+    if not (topic.side_a.search(whole) and topic.side_b.search(whole)
+            and (topic.terms.search(whole) or topic.addressed_terms.search(whole))):
+        return Detection(topic=topic.id, flagged=False, score=0.0)  # most articles: no sentence can be evidence
+    body = split_sentences(text)
     candidates = [(s, topic.headline_weight) for s in split_sentences(title or "")]
-    candidates += [(s, topic.sentence_weight) for s in split_sentences(text)]
-    evidence, actors, terms = [], {}, {}
-    state_votes: dict[str, float] = {}
+    candidates += [(s, topic.lead_weight if i == 0 else topic.sentence_weight) for i, s in enumerate(body)]
+    found = [(sentence, weight, _find(topic, sentence)) for sentence, weight in candidates]
+    body_found = found[len(candidates) - len(body):]
+    for (first, first_weight, first_hit), (second, _, second_hit) in zip(body_found, body_found[1:], strict=False):
+        if first_hit is None and second_hit is None:
+            weight = first_weight if _CONTINUATION.match(second) else topic.adjacent_weight
+            found.append((f"{first} {second}", weight, _find(topic, f"{first} {second}")))
+
+    evidence, actors, terms, state_votes = [], {}, {}, {}
     miss = 1.0
-    for sentence, weight in candidates:
-        side_a = topic.side_a.findall(sentence)
-        side_b = topic.side_b.findall(sentence)
-        found_terms = topic.terms.findall(sentence)
-        if not (side_a and side_b and found_terms):
+    for sentence, weight, hit in found:
+        if hit is None:
             continue
         evidence.append(sentence)
         miss *= 1.0 - weight
-        for name in side_a + side_b:
+        for name in hit.actors:
             actors.setdefault(name.casefold(), name)
-        for term in found_terms:
+        for term in hit.terms:
             terms.setdefault(term.casefold(), term)
         for state, pattern in topic.states.items():
             if pattern.search(sentence):

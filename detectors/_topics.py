@@ -5,19 +5,32 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+_NEVER = re.compile(r"(?!)")
+
 
 @dataclass(frozen=True)
 class Topic:
-    """A watch topic compiled from its TOML table: two sides, talks terms and states."""
+    """A watch topic compiled from its TOML table (see seeds/topics.toml for the format)."""
 
     id: str
     label: str
     threshold: float
     headline_weight: float
+    lead_weight: float
     sentence_weight: float
+    adjacent_weight: float
     side_a: re.Pattern
     side_b: re.Pattern
     terms: re.Pattern
+    # Verbs that count as a term only when they address a side: "has told the U.S.".
+    addressed_terms: re.Pattern
+    third_parties: re.Pattern
+    # Matches at the end of the text before an actor named as the subject matter or a place: "talks on Iran".
+    subject_marker: re.Pattern
+    places: re.Pattern
+    # Matches at the end of the text before a place named as a venue: "met lawmakers in".
+    place_marker: re.Pattern
+    exclusions: re.Pattern
     states: dict[str, re.Pattern]
 
 
@@ -31,31 +44,58 @@ def load_topics(path: str | Path) -> list[Topic]:
 
 
 def _compile(topic_id: str, table: dict, path) -> Topic:
-    def words(key: str) -> list[str]:
-        value = table.get(key)
-        if not value or not all(isinstance(w, str) and w.strip() for w in value):
+    def words(key: str, *, required: bool = True) -> list[str]:
+        value = table.get(key, [])
+        if (required and not value) or not all(isinstance(w, str) and w.strip() for w in value):
             raise ValueError(f"{path}: topic {topic_id!r} needs a non-empty list of strings in {key!r}")
         return value
 
+    def weight(key: str, default: float) -> float:
+        value = float(table.get(key, default))
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{path}: topic {topic_id!r}: {key} must be between 0 and 1")
+        return value
+
+    side_a, side_b = alias_pattern(words("side_a")), alias_pattern(words("side_b"))
+    addressed = words("addressed_terms", required=False)
+    markers = words("subject_markers", required=False)
     return Topic(
         id=topic_id,
         label=table.get("label", topic_id),
-        threshold=float(table.get("threshold", 0.5)),
-        headline_weight=float(table.get("headline_weight", 0.6)),
-        sentence_weight=float(table.get("sentence_weight", 0.35)),
-        side_a=alias_pattern(words("side_a")),
-        side_b=alias_pattern(words("side_b")),
+        threshold=weight("threshold", 0.5),
+        headline_weight=weight("headline_weight", 0.6),
+        lead_weight=weight("lead_weight", 0.5),
+        sentence_weight=weight("sentence_weight", 0.35),
+        adjacent_weight=weight("adjacent_weight", 0.2),
+        side_a=side_a,
+        side_b=side_b,
         terms=alias_pattern(words("terms")),
+        addressed_terms=re.compile(
+            alias_pattern(addressed).pattern + rf"\s+(?:the\s+)?(?:{side_a.pattern}|{side_b.pattern})"
+        ) if addressed else _NEVER,
+        third_parties=alias_pattern(words("third_parties", required=False)),
+        subject_marker=_ending(markers, r"\s+(?:(?:the|an?|its|their)\s+)?(?:[\w'’.-]+,\s+){0,2}\Z"),
+        places=alias_pattern(words("places", required=False)),
+        place_marker=_ending(words("place_markers", required=False), r"\s+(?:the\s+)?\Z"),
+        exclusions=alias_pattern(words("exclusions", required=False)),
         states={state: alias_pattern(phrases) for state, phrases in table.get("states", {}).items()},
     )
 
 
+def _ending(words: list[str], tail: str) -> re.Pattern:
+    """A pattern for text that ends in one of ``words`` followed by ``tail``."""
+    return re.compile(alias_pattern(words).pattern + tail) if words else _NEVER
+
+
 def alias_pattern(aliases: list[str]) -> re.Pattern:
     """One regex for whole-word matches; all-capital aliases (US, USA) match case-sensitively."""
+    if not aliases:
+        return _NEVER
     parts = []
     for alias in sorted(set(aliases), key=len, reverse=True):
         body = re.escape(alias.strip()).replace(r"\ ", r"\s+")
         if not (alias.isupper() and any(c.isalpha() for c in alias)):
             body = f"(?i:{body})"
         parts.append(body)
-    return re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])")
+    # A hyphen followed by a lowercase word makes a modifier, not a name: "Iran-backed", "US-led".
+    return re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])(?!-[a-z])")

@@ -1,3 +1,6 @@
+import json
+from pathlib import Path
+
 import pytest
 
 import seeds
@@ -71,9 +74,10 @@ def test_states(title, text, state):
     assert detection.state == state
 
 
-def test_headline_outweighs_a_single_body_sentence():
+def test_headline_and_lead_outweigh_a_single_body_sentence():
     mention = "Separately, U.S. and Iranian diplomats held talks last year."
-    assert not detect(US_IRAN, title="Markets close higher", text=mention).flagged
+    assert not detect(US_IRAN, title="Markets close higher", text=f"Stocks rose on Monday. {mention}").flagged
+    assert detect(US_IRAN, title="Markets close higher", text=mention).flagged  # the lead sentence
     assert detect(US_IRAN, title="US and Iran hold talks", text="Diplomats met.").score > US_IRAN.threshold
 
 
@@ -105,3 +109,40 @@ def test_sentence_splitter_keeps_abbreviations_and_quotes():
     text = "The U.S. and Iran met. Mr. Zarif said “no.” Then Iran's U.N. envoy left!\nA new line"
     assert split_sentences(text) == [
         "The U.S. and Iran met.", "Mr. Zarif said “no.”", "Then Iran's U.N. envoy left!", "A new line"]
+
+
+def curated_cases() -> list[dict]:
+    path = Path(__file__).parent / "data" / "us_iran_cases.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("case", curated_cases(), ids=lambda case: case["id"])
+def test_curated_cases(case):
+    detection = detect(US_IRAN, title=case["title"], text=case["text"])
+    assert detection.flagged == bool(case["label"])
+    if case["label"] and case["state"]:
+        assert detection.state == case["state"]
+
+
+@pytest.mark.parametrize("text", [
+    "Netanyahu held talks with Biden about Iran's nuclear program.",           # Iran is the subject matter
+    "Iranian and European diplomats met in Geneva, without the United States.",  # the US is absent
+    "The UN Security Council held a meeting on Thursday after the United States blamed Iran for the attacks.",
+    "Kerry met Gulf Arab foreign ministers to reassure them over Iran.",      # the meeting is Kerry's and theirs
+    "Britain's foreign secretary met his Iranian counterpart and said he would brief Washington.",
+    "Iran-backed militias attacked a base as US officials met Iraqi leaders.",  # a modifier, and a third party
+    "An Iranian-American scientist met students in Washington.",              # an exclusion and a venue
+])
+def test_roles_keep_other_talks_out(text):
+    assert detect(US_IRAN, title=None, text=text).evidence == []
+
+
+@pytest.mark.parametrize("text", [
+    "Macron said conditions were in place for a meeting between Trump and Iranian President Rouhani.",
+    "Iran has told the U.S. the crew will be returned promptly.",             # an addressed term
+    "Iran's foreign minister arrived in Muscat on Friday. He will hold talks with US envoy Witkoff.",
+    "U.S.-Iran talks resumed in Oman.",
+])
+def test_roles_keep_these_talks_in(text):
+    detection = detect(US_IRAN, title=None, text=text)
+    assert detection.flagged, detection

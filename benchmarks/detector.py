@@ -1,0 +1,114 @@
+"""Detector quality and speed: precision, recall and F1 of `detectors` on labelled sets, and time per
+1,000 words against trafilatura's extraction of real pages, measured in the same run.
+
+    python benchmarks/detector.py [--datasets ../shared/datasets] [--show-errors]
+
+Sets: the development set (us-iran-talks-dev/labeled.jsonl: real headlines and news text, 2004–2022)
+and newswatch's own cases in tests/data/ (us_iran_cases: written and tuned with the rules;
+us_iran_blind*: each written after a round of rule changes and scored before the next round).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import trafilatura  # noqa: E402
+
+import seeds  # noqa: E402
+from detectors import detect_topics, load_topics  # noqa: E402
+
+OWN_SETS = ["us_iran_cases", "us_iran_blind", "us_iran_blind2", "us_iran_blind3"]
+
+
+def score(rows: list[dict], topics) -> tuple[dict, list[tuple[str, dict, object]]]:
+    tp = fp = fn = 0
+    errors = []
+    for row in rows:
+        detection = detect_topics(topics, title=row.get("title"), text=row["text"])
+        if detection.flagged and row["label"]:
+            tp += 1
+        elif detection.flagged:
+            fp += 1
+            errors.append(("false positive", row, detection))
+        elif row["label"]:
+            fn += 1
+            errors.append(("false negative", row, detection))
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"n": len(rows), "positives": tp + fn, "tp": tp, "fp": fp, "fn": fn,
+            "precision": precision, "recall": recall, "f1": f1}, errors
+
+
+def per_thousand_words(topics, texts: list[str], repeat: int = 20) -> float:
+    """Median ms per 1,000 words to detect on each text."""
+    timings = []
+    for text in texts:
+        start = time.perf_counter()
+        for _ in range(repeat):
+            detect_topics(topics, title=None, text=text)
+        timings.append((time.perf_counter() - start) / repeat * 1000 * 1000 / len(text.split()))
+    return statistics.median(timings)
+
+
+def speed(topics, datasets: Path) -> tuple[float, float]:
+    """Median ms per 1,000 words for detection, and for trafilatura's extraction of the same pages."""
+    truth = json.loads((datasets / "aeb-dev" / "ground-truth.json").read_text())
+    detect_ms, extract_ms = [], []
+    for page_id, item in truth.items():
+        words = len(item["articleBody"].split())
+        if words < 200:
+            continue
+        html = gzip.decompress((datasets / "aeb-dev" / "html" / f"{page_id}.html.gz").read_bytes())
+        start = time.perf_counter()
+        trafilatura.extract(html, include_comments=False)
+        extract_ms.append((time.perf_counter() - start) * 1000 * 1000 / words)
+        detect_ms.append(per_thousand_words(topics, [item["articleBody"]]))
+    return statistics.median(detect_ms), statistics.median(extract_ms)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
+    parser.add_argument("--show-errors", action="store_true", help="print every false positive and negative")
+    args = parser.parse_args()
+    topics = load_topics(seeds.TOPICS_FILE)
+
+    sets = {"dev (labeled.jsonl)": args.datasets / "us-iran-talks-dev" / "labeled.jsonl"}
+    sets.update({name: ROOT / "tests" / "data" / f"{name}.jsonl" for name in OWN_SETS})
+    print(f"{'set':<22}{'n':>5}{'pos':>5}{'tp':>5}{'fp':>5}{'fn':>5}{'precision':>11}{'recall':>8}{'F1':>7}")
+    all_errors = []
+    for name, path in sets.items():
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        figures, errors = score(rows, topics)
+        all_errors += [(name, *e) for e in errors]
+        print(f"{name:<22}{figures['n']:>5}{figures['positives']:>5}{figures['tp']:>5}{figures['fp']:>5}"
+              f"{figures['fn']:>5}{figures['precision']:>11.3f}{figures['recall']:>8.3f}{figures['f1']:>7.3f}")
+    print(f"\n{len(all_errors)} errors" + ("" if args.show_errors else " (--show-errors lists them)"))
+    if args.show_errors:
+        for set_name, kind, row, detection in all_errors:
+            print(f"- {set_name} {row['id']} {kind} (score {detection.score}): {row.get('title') or row['text'][:100]}")
+            for sentence in detection.evidence[:2]:
+                print(f"    evidence: {sentence[:160]}")
+
+    detect_ms, extract_ms = speed(topics, args.datasets)
+    print("\nspeed, median per 1,000 words of real article text (aeb-dev pages of 200+ words):")
+    print(f"  detection {detect_ms:.2f} ms; trafilatura extraction of the same pages {extract_ms:.2f} ms; "
+          f"detection adds {detect_ms / extract_ms:.1%} to extraction")
+    # The worst case: long articles about the topic, where every sentence is analysed.
+    on_topic = [path.read_text() for path in sorted(seeds.DOCUMENTS_DIR.glob("*.txt"))]
+    print(f"  on-topic articles (the two seed documents, {', '.join(str(len(t.split())) for t in on_topic)} words): "
+          f"detection {per_thousand_words(topics, on_topic):.2f} ms per 1,000 words")
+
+
+if __name__ == "__main__":
+    main()
