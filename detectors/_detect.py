@@ -12,6 +12,8 @@ _PARTICIPANT_REACH_WORDS = 5
 _PLACE_OR_TIME = {"on", "at", "in", "during", "after", "before", "since", "for", "from"}
 # A sentence that opens with one of these continues the sentence before it.
 _CONTINUATION = re.compile(r"(?:He|She|They|His|Her|Their)\b")
+# A term's subject is named in its own clause: "..., as both governments signaled interest in diplomacy".
+_CLAUSE_MARKS = (",", ";", ":", "—", " – ", " - ")
 # Markers sit in the few words before a mention ("on Syria, Iraq and Iran"): look no further back.
 _MARKER_LOOKBACK = 80
 
@@ -50,11 +52,16 @@ def _participants(topic: Topic, text: str, side: re.Pattern) -> list[re.Match]:
 
 
 def _third_party_owns(text: str, term: re.Match, mentions: list[tuple[int, str]]) -> bool:
-    """True when the talks of this term include a third party. The talks are between the actor named
-    last before the term and the actors named right after it: "Lammy met his Iranian counterpart" is
-    British–Iranian, "met Gulf Arab ministers" includes a third party, and with no actor right after,
-    "the Security Council held a meeting on Thursday" is the Council's. Both sides right after the term
-    ("a meeting between Trump and Rouhani") make the talks theirs, whoever speaks of them."""
+    """True when the talks of this term include a third party. The talks are between the actors
+    named before the term in its own clause (or the last actor named, when the clause names none)
+    and the ones named right after it: "Lammy met his Iranian counterpart" is British–Iranian,
+    "Saudi Arabia and Iran met" is Saudi–Iranian, "met Gulf Arab ministers" includes a third party,
+    and "the Security Council held a meeting on Thursday" is the Council's. Both sides among them
+    ("a meeting between Trump and Rouhani") make the talks theirs, whoever else is named."""
+    clause_start = max(text.rfind(mark, 0, term.start()) for mark in _CLAUSE_MARKS) + 1
+    before = {kind for start, kind in mentions if clause_start <= start < term.start()}
+    if not before:  # a clause with no actor of its own ("..., their first meeting since"): the last one named
+        before = {max((m for m in mentions if m[0] < term.start()), default=(0, None))[1]} - {None}
     after = []
     for start, kind in mentions:
         between = text[term.end():start].casefold().split()
@@ -62,17 +69,15 @@ def _third_party_owns(text: str, term: re.Match, mentions: list[tuple[int, str]]
             after.append(kind)
     if after and after[0] == "third":
         return True
-    if {"a", "b"} <= set(after):
-        return False
-    before = [kind for start, kind in mentions if start < term.start()]
-    return bool(before) and before[-1] == "third"
+    parties = before | set(after)
+    return "third" in parties and not {"a", "b"} <= parties
 
 
 def _find(topic: Topic, text: str) -> _Found | None:
     """The actors and terms that make ``text`` evidence, or None."""
     text = topic.exclusions.sub(lambda m: " " * len(m.group()), text)  # same length: offsets stay valid
     terms = list(topic.terms.finditer(text)) + list(topic.addressed_terms.finditer(text))
-    if not terms:
+    if not terms or topic.off_topic.search(text):
         return None
     thirds = list(topic.third_parties.finditer(text))
     side_a = _participants(topic, text, topic.side_a)

@@ -31,6 +31,7 @@ class Topic:
     # Matches at the end of the text before a place named as a venue: "met lawmakers in".
     place_marker: re.Pattern
     exclusions: re.Pattern
+    off_topic: re.Pattern
     states: dict[str, re.Pattern]
 
 
@@ -78,6 +79,7 @@ def _compile(topic_id: str, table: dict, path) -> Topic:
         places=alias_pattern(words("places", required=False)),
         place_marker=_ending(words("place_markers", required=False), r"\s+(?:the\s+)?\Z"),
         exclusions=alias_pattern(words("exclusions", required=False)),
+        off_topic=alias_pattern(words("off_topic", required=False)),
         states={state: alias_pattern(phrases) for state, phrases in table.get("states", {}).items()},
     )
 
