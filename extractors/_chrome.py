@@ -19,7 +19,12 @@ _CONTROL = re.compile(
     re.IGNORECASE,
 )
 _CONTROL_TRIM = " \t\n›»→…>.:"
-_HEADINGS = ".//h1|.//h2|.//h3|.//h4|.//h5|.//h6"
+# Text a teaser may carry before its headline ("Up next") and after its control ("Show less").
+_LABEL_LENGTH = 40
+_CONTROL_CANDIDATES = (
+    "//*[self::a or self::button or self::span or self::div][string-length(normalize-space(.)) <= 40]"
+)
+_HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 
 _PROMPT = re.compile(
     r"^(follow us( on [\w ]+)?|share( this( article| story)?)?( on \w+)?|sign up for\b.*|subscribe( to\b.*)?"
@@ -47,18 +52,48 @@ def find_headline(tree: lxml_html.HtmlElement, title: str | None) -> lxml_html.H
     return h1s[0] if h1s else None
 
 
-def _teaser_block(control, headline, headline_text: str, paragraph_limit: int):
-    """The smallest ancestor of a control that is led by another story's headline, if any."""
+def _led_by_other_headline(node, control, headline_text: str) -> bool:
+    """True when ``node`` opens with a headline (a heading, or a link of 3+ words) other than the
+    article's, with at most a short label before it: how a teaser of another story looks, and how
+    an article body that merely contains a subheading does not."""
+    seen = len((node.text or "").strip())
+    for element in node.iterdescendants():
+        if element.tag in _HEADING_TAGS or (element.tag == "a" and element is not control):
+            title = _squash(element.text_content())
+            if len(title.split()) >= 3:
+                return title.casefold() != headline_text and seen <= _LABEL_LENGTH
+        elif element.tag not in ("script", "style"):
+            seen += len((element.text or "").strip())
+        seen += len((element.tail or "").strip())
+        if seen > _LABEL_LENGTH:
+            return False
+    return False
+
+
+def _closed_by(node, control) -> bool:
+    """True when nothing but a short label follows ``control`` inside ``node``: the control closes it.
+    An expand button in the middle of an article body, with the article going on after it, does not."""
+    after = 0
+    for text in control.xpath("following::text()[normalize-space()][not(ancestor::script)][not(ancestor::style)]"):
+        owner = text.getparent()
+        inside = (owner is node and not text.is_tail) or (owner is not node and node in owner.iterancestors())
+        if not inside:
+            return True
+        after += len(text.strip())
+        if after > _LABEL_LENGTH:
+            return False
+    return True
+
+
+def _teaser_block(control, headline, headline_text: str):
+    """The smallest ancestor of a control that is led by another story's headline and closed by the
+    control, if any."""
     node = control.getparent()
     while node is not None and node.tag not in ("body", "html"):
         if headline is not None and (node is headline or headline in node.iterdescendants()):
             return None
-        if len(node.xpath(".//p")) > paragraph_limit:
-            return None
-        titles = [_squash(h.text_content()) for h in node.xpath(_HEADINGS)]
-        titles += [_squash(a.text_content()) for a in node.xpath(".//a") if a is not control]
-        if any(len(t.split()) >= 3 and t.casefold() != headline_text for t in titles):
-            return node
+        if _led_by_other_headline(node, control, headline_text):
+            return node if _closed_by(node, control) else None
         node = node.getparent()
     return None
 
@@ -78,12 +113,10 @@ def _is_headline_list(element) -> bool:
 def remove_chrome_blocks(tree: lxml_html.HtmlElement, headline) -> list[Removal]:
     """Drop teaser blocks and headline lists from the tree in place; return what went."""
     headline_text = _squash(headline.text_content()).casefold() if headline is not None else ""
-    paragraph_limit = max(2, len(tree.xpath("//p")) // 2)
     found: list[tuple[object, str]] = []
-    for element in tree.iter("a", "button", "span", "div"):
-        text = (element.text_content() or "").strip(_CONTROL_TRIM)
-        if len(text) <= 40 and _CONTROL.match(_squash(text)):
-            block = _teaser_block(element, headline, headline_text, paragraph_limit)
+    for element in tree.xpath(_CONTROL_CANDIDATES):
+        if _CONTROL.match(_squash(element.text_content()).strip(_CONTROL_TRIM)):
+            block = _teaser_block(element, headline, headline_text)
             if block is not None:
                 found.append((block, "teaser of another story"))
     for element in tree.iter("ul", "ol"):

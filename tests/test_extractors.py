@@ -141,3 +141,21 @@ def test_persian_page_is_extracted():
     article = extract_article(html.encode("utf-8"))
     assert "مذاکرات غیرمستقیم" in article.text
     assert article.language == "fa"
+
+
+def test_an_expand_button_inside_the_article_body_keeps_the_body():
+    """A body container that opens with a carousel of other headlines and has a "Read More" expand
+    button half-way (as on CNN's pages) is the article, not a teaser: the control does not close it."""
+    carousel = "".join(f"<li><a href='/v{i}'>Video: another story number {i} today</a></li>" for i in range(3))
+    paragraphs = [f"<div class='para'>{s}</div>" for s in [
+        "Diplomats from both countries met in Muscat on Saturday for a second round of indirect talks.",
+        "The delegations sat in separate rooms while Omani officials carried messages between them.",
+        "Officials said the next round would take place in Rome within two weeks, after consultations.",
+        "Both sides described the atmosphere as constructive and said technical teams would meet.",
+    ]]
+    body = (f"<div class='body'><ul class='carousel'>{carousel}</ul>{''.join(paragraphs[:2])}"
+            f"<button>Read More</button>{''.join(paragraphs[2:])}</div>")
+    article = extract_article(page(body))
+    assert "next round would take place in Rome" in article.text
+    assert "technical teams would meet" in article.text
+    assert not [r for r in article.removed if r.reason == "teaser of another story"]
