@@ -127,7 +127,7 @@ def main() -> None:
             tp, fp, fn = page
             return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
         deltas = sorted(((f1(o[1]) - f1(b[1]), o[0]) for b, o in zip(base["pages"], ours["pages"], strict=True)))
-        print(f"\naeb pages where newswatch loses most F1 against trafilatura alone:")
+        print("\naeb pages where newswatch loses most F1 against trafilatura alone:")
         for delta, page_id in deltas[:args.worst]:
             print(f"  {delta:+.3f} {page_id}")
 
