@@ -12,10 +12,13 @@ from lxml import html as lxml_html
 
 from ._article import Removal
 
-# The expand/collapse links that close a teaser of another story.
+# The expand/collapse links that close a teaser of another story, in the languages of the news we read.
 _CONTROL = re.compile(
     r"^(keep reading|read more|continue reading|read (the )?full (story|article)|show (less|more)"
-    r"|see more|(keep reading\s*)?show less)$",
+    r"|see more|(keep reading\s*)?show less"
+    r"|leia mais|continue lendo|ler mais|leer más|seguir leyendo|ver más|lire la suite|voir plus"
+    r"|weiterlesen|mehr lesen|leggi tutto|continua a leggere|читать далее|подробнее"
+    r"|ادامه مطلب|ادامه خبر|بیشتر بخوانید|اقرأ المزيد|اقرأ أيضا)$",
     re.IGNORECASE,
 )
 _CONTROL_TRIM = " \t\n›»→…>.:"
@@ -28,9 +31,13 @@ _HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 
 _PROMPT = re.compile(
     r"^(follow us( on [\w ]+)?|share( this( article| story)?)?( on \w+)?|sign up for\b.*|subscribe( to\b.*)?"
-    r"|get the latest\b.*\bin your inbox|keep reading|read more|show less|(keep reading\s*)?show less)[.!:]?$",
+    r"|get the latest\b.*\bin your inbox|keep reading|read more|show less|(keep reading\s*)?show less"
+    r"|thanks for (signing up|subscribing)|keep an eye on your inbox\b.*|don'?t miss|tags|tagged|topics)[.!:]?$",
     re.IGNORECASE,
 )
+# A line that promotes another story: "SEE MORE: ...", "Read more: ...", "RELATED: ...".
+_PROMO = re.compile(r"^(see more|read more|read also|also read|related|read next|recommended|watch|tags)\s*:\s*\S",
+                    re.IGNORECASE)
 # An image file name printed as a caption: one token with digits and _ or - (e.g. Shutterstock_645187786-scaled).
 _FILE_NAME = re.compile(r"^(?=[\w.-]*\d{3})(?=[\w.-]*[_-])[\w.-]+?(\.(jpe?g|png|gif|webp|avif))?$", re.IGNORECASE)
 # Section labels and separators: "Analysis | Middle East", "||".
@@ -141,6 +148,8 @@ def filter_chrome_lines(text: str) -> tuple[str, list[Removal]]:
         bare = line.strip().lstrip("-•* ").strip()
         if _PROMPT.match(bare):
             removals.append(Removal("social or navigation prompt", bare))
+        elif _PROMO.match(bare):
+            removals.append(Removal("promotion of another story", bare))
         elif " " not in bare and bare and _FILE_NAME.match(bare):
             removals.append(Removal("image file name", bare))
         elif "|" in bare and _LABEL.match(bare):

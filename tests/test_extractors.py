@@ -159,3 +159,27 @@ def test_an_expand_button_inside_the_article_body_keeps_the_body():
     assert "next round would take place in Rome" in article.text
     assert "technical teams would meet" in article.text
     assert not [r for r in article.removed if r.reason == "teaser of another story"]
+
+
+def test_persian_teaser_closed_by_its_control_is_removed():
+    paragraphs = "".join(f"<p>{s}</p>" for s in [
+        "دور دوم مذاکرات غیرمستقیم ایران و آمریکا روز شنبه در مسقط برگزار شد و هیئت‌ها در اتاق‌های جداگانه نشستند.",
+        "مقام‌های عمانی پیام‌ها را میان دو هیئت رد و بدل کردند و گفتند دور بعدی در رم برگزار خواهد شد.",
+        "سخنگوی وزارت امور خارجه گفت که گفت‌وگوها سازنده بود اما هنوز توافقی حاصل نشده است.",
+    ])
+    teaser = ("<div><h3><a href='/other'>قیمت نفت در بازارهای جهانی افزایش یافت</a></h3>"
+              "<p>بهای نفت برنت روز دوشنبه سه درصد بالا رفت و معامله‌گران خطر عرضه را سنجیدند.</p>"
+              "<a href='/other'>ادامه مطلب</a></div>")
+    html = page(paragraphs + teaser, title="دور دوم مذاکرات در مسقط").replace("lang='en'", "lang='fa' dir='rtl'")
+    article = extract_article(html.encode("utf-8"))
+    assert "مذاکرات غیرمستقیم" in article.text
+    assert "بهای نفت برنت" not in article.text
+
+
+def test_promotions_and_newsletter_lines_are_dropped():
+    chrome = ("<p>SEE MORE: Protests spread to the capital</p><p>Thanks for signing up!</p>"
+              "<p>Keep an eye on your inbox for the latest news.</p><p>Tags: diplomacy, Oman</p>")
+    article = extract_article(page(ARTICLE + chrome))
+    for line in ["SEE MORE", "Thanks for signing up", "Keep an eye on your inbox", "Tags:"]:
+        assert line not in article.text
+    assert "promotion of another story" in {r.reason for r in article.removed}
