@@ -24,8 +24,11 @@ _CONTROL = re.compile(
 _CONTROL_TRIM = " \t\n›»→…>.:"
 # Text a teaser may carry before its headline ("Up next") and after its control ("Show less").
 _LABEL_LENGTH = 40
+# Controls are short: only elements this short are tested against _CONTROL (filtered in C by lxml).
+_CONTROL_MAX_LENGTH = 40
 _CONTROL_CANDIDATES = (
-    "//*[self::a or self::button or self::span or self::div][string-length(normalize-space(.)) <= 40]"
+    "//*[self::a or self::button or self::span or self::div]"
+    f"[string-length(normalize-space(.)) <= {_CONTROL_MAX_LENGTH}]"
 )
 _HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 

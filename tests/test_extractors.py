@@ -31,6 +31,12 @@ FOREIGN_SENTENCES = {
                   "US and Iran hold indirect talks in Oman"],
 }
 
+PERSIAN_ARTICLE = "".join(f"<p>{sentence}</p>" for sentence in [
+    "دور دوم مذاکرات غیرمستقیم ایران و آمریکا روز شنبه در مسقط برگزار شد و هیئت‌ها در اتاق‌های جداگانه نشستند.",
+    "مقام‌های عمانی پیام‌ها را میان دو هیئت رد و بدل کردند و گفتند دور بعدی در رم برگزار خواهد شد.",
+    "سخنگوی وزارت امور خارجه گفت که گفت‌وگوها سازنده بود اما هنوز توافقی حاصل نشده است.",
+])
+
 
 @pytest.mark.parametrize("path", FLAGGED_PATHS + NOT_FLAGGED_PATHS)
 def test_seed_pages_lose_all_chrome(path):
@@ -132,12 +138,7 @@ def test_latin1_page_declared_as_utf8_is_decoded():
 
 
 def test_persian_page_is_extracted():
-    paragraphs = "".join(f"<p>{s}</p>" for s in [
-        "دور دوم مذاکرات غیرمستقیم ایران و آمریکا روز شنبه در مسقط برگزار شد و هیئت‌ها در اتاق‌های جداگانه نشستند.",
-        "مقام‌های عمانی پیام‌ها را میان دو هیئت رد و بدل کردند و گفتند دور بعدی در رم برگزار خواهد شد.",
-        "سخنگوی وزارت امور خارجه گفت که گفت‌وگوها سازنده بود اما هنوز توافقی حاصل نشده است.",
-    ])
-    html = page(paragraphs, title="دور دوم مذاکرات در مسقط").replace("lang='en'", "lang='fa' dir='rtl'")
+    html = page(PERSIAN_ARTICLE, title="دور دوم مذاکرات در مسقط").replace("lang='en'", "lang='fa' dir='rtl'")
     article = extract_article(html.encode("utf-8"))
     assert "مذاکرات غیرمستقیم" in article.text
     assert article.language == "fa"
@@ -162,15 +163,10 @@ def test_an_expand_button_inside_the_article_body_keeps_the_body():
 
 
 def test_persian_teaser_closed_by_its_control_is_removed():
-    paragraphs = "".join(f"<p>{s}</p>" for s in [
-        "دور دوم مذاکرات غیرمستقیم ایران و آمریکا روز شنبه در مسقط برگزار شد و هیئت‌ها در اتاق‌های جداگانه نشستند.",
-        "مقام‌های عمانی پیام‌ها را میان دو هیئت رد و بدل کردند و گفتند دور بعدی در رم برگزار خواهد شد.",
-        "سخنگوی وزارت امور خارجه گفت که گفت‌وگوها سازنده بود اما هنوز توافقی حاصل نشده است.",
-    ])
     teaser = ("<div><h3><a href='/other'>قیمت نفت در بازارهای جهانی افزایش یافت</a></h3>"
               "<p>بهای نفت برنت روز دوشنبه سه درصد بالا رفت و معامله‌گران خطر عرضه را سنجیدند.</p>"
               "<a href='/other'>ادامه مطلب</a></div>")
-    html = page(paragraphs + teaser, title="دور دوم مذاکرات در مسقط").replace("lang='en'", "lang='fa' dir='rtl'")
+    html = page(PERSIAN_ARTICLE + teaser, title="دور دوم مذاکرات در مسقط").replace("lang='en'", "lang='fa' dir='rtl'")
     article = extract_article(html.encode("utf-8"))
     assert "مذاکرات غیرمستقیم" in article.text
     assert "بهای نفت برنت" not in article.text
