@@ -1,5 +1,9 @@
+"""Alert messages shaped for each kind of channel, with every piece of article text escaped for it."""
+
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 
 from storage import PendingAlert
@@ -11,17 +15,59 @@ MAX_EVIDENCE = 3
 class Message:
     title: str
     body: str
+    # How apprise should read the body: "text", "html" or "markdown".
+    body_format: str
 
 
-def render_alert(alert: PendingAlert) -> Message:
-    """A plain-text alert: headline, outlet and date, state, evidence sentences, link."""
+def _slack_escape(text: str) -> str:
+    # Slack's mrkdwn reads only these three as markup; everything else is literal.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _mark(text: str, words: list[str], escape, before: str, after: str) -> str:
+    """Escape ``text`` for the channel and wrap each matched word in ``before``/``after``."""
+    if not words:
+        return escape(text)
+    pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+                         + r")(?!\w)", re.IGNORECASE)
+    out, last = [], 0
+    for match in pattern.finditer(text):
+        out += [escape(text[last:match.start()]), before, escape(match.group()), after]
+        last = match.end()
+    return "".join(out + [escape(text[last:])])
+
+
+def _facts(alert: PendingAlert) -> tuple[str, str, str, list[str]]:
     headline = alert.title or alert.url
     meta = " · ".join(part for part in (alert.outlet, alert.published) if part)
-    lines = [headline]
-    if meta:
-        lines.append(meta)
-    lines.append(f"State: {alert.state or 'not stated'} · score {alert.score:.2f}")
-    if alert.evidence:
-        lines += ["", "Evidence:"] + [f"“{sentence}”" for sentence in alert.evidence[:MAX_EVIDENCE]]
-    lines += ["", alert.url]
-    return Message(title=f"[newswatch] {headline}", body="\n".join(lines))
+    state = f"{alert.state or 'state not stated'} · score {alert.score:.2f}"
+    # The headline is shown anyway; quote the sentences of the body.
+    evidence = [s for s in alert.evidence if s != alert.title][:MAX_EVIDENCE] or alert.evidence[:1]
+    return headline, meta, state, evidence
+
+
+def render_alert(alert: PendingAlert, *, style: str = "text") -> Message:
+    """The alert as a message for a channel style: "email" (HTML), "slack" (mrkdwn blocks) or "text"."""
+    headline, meta, state, evidence = _facts(alert)
+    title = f"[newswatch] {headline}"
+    also = f"Also reported by: {', '.join(alert.also_reported_by)}" if alert.also_reported_by else ""
+    if style == "email":
+        esc = html.escape
+        quotes = "".join(f"<blockquote>{_mark(s, alert.matched, esc, '<mark>', '</mark>')}</blockquote>"
+                         for s in evidence)
+        body = (f'<h2><a href="{esc(alert.url)}">{esc(headline)}</a></h2>'
+                + (f"<p>{esc(meta)}</p>" if meta else "")
+                + f"<p><b>State:</b> {esc(state)}</p>{quotes}"
+                + (f"<p>{esc(also)}</p>" if also else "")
+                + f'<p><a href="{esc(alert.url)}">{esc(alert.url)}</a></p>')
+        return Message(title, body, "html")
+    if style == "slack":
+        lines = [f"*<{alert.url}|{_slack_escape(headline)}>*"]
+        lines += [_slack_escape(meta)] if meta else []
+        lines += [f"*State:* {_slack_escape(state)}"]
+        lines += [f"> {_mark(s, alert.matched, _slack_escape, '*', '*')}" for s in evidence]
+        lines += [_slack_escape(also)] if also else []
+        return Message(title, "\n".join(lines), "markdown")
+    lines = [headline] + ([meta] if meta else []) + [f"State: {state}", ""]
+    lines += [f"“{s}”" for s in evidence] + ([also] if also else []) + ["", alert.url]
+    return Message(title, "\n".join(lines), "text")

@@ -22,8 +22,10 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class SeenRequest:
+    method: str
     path: str
     headers: dict[str, str]
+    body: bytes = b""
 
 
 @dataclass
@@ -36,7 +38,8 @@ class Response:
 
 
 class LoopbackSite:
-    """Serves ``routes`` ({path: Response}) on 127.0.0.1 from a thread; edit routes while it runs."""
+    """Serves ``routes`` ({path: Response}) on 127.0.0.1 from a thread; edit routes while it runs.
+    GET and POST are answered alike, and every request is kept in ``requests`` (a webhook receiver)."""
 
     def __init__(self, routes: dict[str, Response] | None = None, *, port: int = 0):
         self.routes: dict[str, Response] = dict(routes or {})
@@ -45,7 +48,9 @@ class LoopbackSite:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                site.requests.append(SeenRequest(self.path, dict(self.headers)))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                site.requests.append(SeenRequest(self.command, self.path, dict(self.headers), body))
                 response = site.routes.get(self.path.split("?")[0]) or Response(b"not found", "text/plain", 404)
                 if response.delay:
                     time.sleep(response.delay)
@@ -59,6 +64,8 @@ class LoopbackSite:
                     self.wfile.write(response.body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test); nothing to answer
+
+            do_POST = do_GET
 
             def log_message(self, *args):
                 pass

@@ -37,3 +37,6 @@ class PendingAlert:
     state: str | None
     score: float
     evidence: list[str] = field(default_factory=list)
+    matched: list[str] = field(default_factory=list)
+    # The other outlets that carried the same story.
+    also_reported_by: list[str] = field(default_factory=list)

@@ -44,7 +44,12 @@ def _initial(db: sqlite_utils.Database) -> None:
     db["alerts"].create_index(["status"])
 
 
-MIGRATIONS = [(1, "initial schema", _initial)]
+def _matched_words(db: sqlite_utils.Database) -> None:
+    # The actors and terms that made the evidence, so that alerts can mark them.
+    db["articles"].add_column("matched", str)
+
+
+MIGRATIONS = [(1, "initial schema", _initial), (2, "articles.matched", _matched_words)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

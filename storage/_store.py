@@ -104,7 +104,8 @@ class Store:
                 "site_name": article.site_name, "source": source, "story_id": story_id,
                 "duplicate_of": original[0] if original else None, "flagged": int(detection.flagged),
                 "score": detection.score, "state": detection.state,
-                "evidence": json.dumps(detection.evidence, ensure_ascii=False), "fetched_at": _now(),
+                "evidence": json.dumps(detection.evidence, ensure_ascii=False),
+                "matched": json.dumps(detection.actors + detection.terms, ensure_ascii=False), "fetched_at": _now(),
             }).last_pk
             self.db.execute("delete from fetch_failures where url = ?", [url])
             enqueued = 0
@@ -171,12 +172,20 @@ class Store:
         rows = self.db.query(
             "select alerts.id as alert_id, alerts.channel, alerts.story_id, alerts.attempts, "
             "articles.title, articles.url, coalesce(articles.site_name, articles.source) as outlet, "
-            "articles.published, articles.state, articles.score, articles.evidence "
+            "articles.published, articles.state, articles.score, articles.evidence, articles.matched, "
+            "(select json_group_array(distinct coalesce(other.site_name, other.source)) from articles other "
+            " where other.story_id = alerts.story_id and other.id != articles.id "
+            " and coalesce(other.site_name, other.source) != coalesce(articles.site_name, articles.source)"
+            ") as also_reported_by "
             "from alerts join articles on articles.id = alerts.article_id "
             f"where alerts.status != 'sent' and alerts.channel in ({marks}) order by alerts.id",
             keys,
         )
-        return [PendingAlert(**{**row, "evidence": json.loads(row["evidence"] or "[]")}) for row in rows]
+        return [
+            PendingAlert(**{**row, **{key: json.loads(row[key] or "[]")
+                                      for key in ("evidence", "matched", "also_reported_by")}})
+            for row in rows
+        ]
 
     def mark_alert_sent(self, alert_id: int) -> None:
         with immediate_transaction(self.db.conn):

@@ -1,7 +1,10 @@
+import json
+from dataclasses import replace
+
 import pytest
 
 from alerts import DeliveryError, channel_for, mask_url, render_alert, send_alert
-from newswatch.loopback import free_port
+from newswatch.loopback import LoopbackSite, Response, free_port
 from storage import PendingAlert
 
 ALERT = PendingAlert(
@@ -9,7 +12,10 @@ ALERT = PendingAlert(
     url="https://news.example/iran-us-oman", outlet="Example News", published="2025-04-12",
     state="held or ongoing", score=0.93,
     evidence=["Iran and US hold talks in Oman", "American and Iranian envoys met in Muscat on Saturday."],
+    matched=["American", "Iranian", "met"], also_reported_by=["Wire Daily"],
 )
+# A headline written to break out of the channel's markup.
+HOSTILE = replace(ALERT, title="Talks <script>alert(1)</script> & <https://evil.example|click> *now*")
 
 
 @pytest.mark.parametrize("url, secret", [
@@ -52,3 +58,46 @@ def test_unreachable_channel_raises_with_the_url_masked():
 def test_invalid_url_raises():
     with pytest.raises(DeliveryError, match="not a valid apprise URL"):
         send_alert("nonsense://x", ALERT)
+
+
+def test_email_is_html_with_a_plain_part_and_escapes_the_headline(mail):
+    send_alert(mail.alert_url(), HOSTILE)
+    (message,) = mail.messages
+    html_part = message.get_body(("html",)).get_content()
+    plain_part = message.get_body(("plain",)).get_content()
+    assert "<script>" not in html_part and "&lt;script&gt;" in html_part
+    assert "<mark>American</mark>" in html_part and "<mark>Iranian</mark>" in html_part
+    assert "Also reported by: Wire Daily" in html_part
+    assert "American and Iranian envoys" in plain_part and ALERT.url in plain_part
+
+
+def test_slack_gets_blocks_with_a_link_title_and_escaped_text(monkeypatch):
+    from apprise.plugins.slack import NotifySlack
+
+    with LoopbackSite({"/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ": Response(b"ok", "text/plain")}) as site:
+        monkeypatch.setattr(NotifySlack, "webhook_url", site.url("/services"))
+        send_alert("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/", HOSTILE)
+    (request,) = site.requests
+    payload = json.loads(request.body)
+    blocks = payload["attachments"][0]["blocks"]
+    section = next(b for b in blocks if b["type"] == "section")["text"]
+    assert section["type"] == "mrkdwn"
+    assert section["text"].startswith(f"*<{ALERT.url}|Talks &lt;script&gt;")
+    assert "<https://evil.example" not in section["text"]  # no link injected by the headline
+    assert "> *American* and *Iranian* envoys *met* in Muscat" in section["text"]
+    assert "*State:* held or ongoing" in section["text"]
+
+
+def test_json_webhook_gets_title_and_text(tmp_path):
+    with LoopbackSite({"/hook": Response(b"ok", "text/plain")}) as site:
+        send_alert(f"json://127.0.0.1:{site.base_url.rsplit(':', 1)[1]}/hook", ALERT)
+    (request,) = site.requests
+    payload = json.loads(request.body)
+    assert payload["title"] == "[newswatch] Iran and US hold talks in Oman"
+    assert ALERT.url in payload["message"] and "Also reported by: Wire Daily" in payload["message"]
+
+
+def test_a_webhook_that_answers_500_raises():
+    with LoopbackSite({"/hook": Response(b"down", "text/plain", status=500)}) as site:
+        with pytest.raises(DeliveryError):
+            send_alert(f"json://127.0.0.1:{site.base_url.rsplit(':', 1)[1]}/hook", ALERT)

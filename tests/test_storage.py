@@ -26,9 +26,27 @@ def store(tmp_path):
 def test_schema_is_migrated_once(tmp_path):
     Store(tmp_path / "news.db").close()
     with Store(tmp_path / "news.db") as store:
-        assert [r["version"] for r in store.db["schema_migrations"].rows] == [SCHEMA_VERSION]
+        assert [r["version"] for r in store.db["schema_migrations"].rows] == list(range(1, SCHEMA_VERSION + 1))
         assert {"articles", "stories", "alerts", "fetch_failures"} <= set(store.db.table_names())
         assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+
+
+def test_an_older_store_is_upgraded_with_its_data(tmp_path):
+    import sqlite_utils
+
+    from storage._schema import MIGRATIONS
+
+    old = sqlite_utils.Database(tmp_path / "news.db")
+    version, name, apply = MIGRATIONS[0]
+    apply(old)
+    old["schema_migrations"].insert({"version": version, "name": name, "applied_at": "before"})
+    old["stories"].insert({"id": 1, "first_url": "https://a.example/1", "first_seen": "before", "flagged": 1})
+    old["articles"].insert({"url": "https://a.example/1", "text": "t", "text_hash": "h", "source": "A",
+                            "story_id": 1, "flagged": 1, "fetched_at": "before"})
+    old.close()
+    with Store(tmp_path / "news.db") as store:
+        assert "matched" in store.db["articles"].columns_dict
+        assert [row["url"] for row in store.articles()] == ["https://a.example/1"]
 
 
 def test_a_newer_schema_is_refused(tmp_path):
