@@ -40,6 +40,7 @@ class RunSummary:
     failures: list[tuple[str, str]] = field(default_factory=list)
     alerts_sent: int = 0
     alerts_failed: int = 0
+    alerts_gave_up: int = 0
 
 
 # Article text stays in memory: no result persistence, no input hashing for caches.
@@ -100,23 +101,14 @@ def store_harvests(harvests: list[Harvest], *, db_path: Path, alert_urls: list[S
 
 
 @task(name="deliver-alerts", cache_policy=NO_CACHE, persist_result=False)
-def deliver_alerts(*, db_path: Path, alert_urls: list[SecretStr]) -> tuple[int, int]:
-    """Send every pending alert of the configured channels; record each outcome. Returns (sent, failed)."""
-    logger = get_run_logger()
-    urls = {alerts.channel_for(u.get_secret_value()).key: u.get_secret_value() for u in alert_urls}
-    sent = failed = 0
+def deliver_alerts(*, db_path: Path, alert_urls: list[SecretStr]) -> alerts.Deliveries:
+    """Send every due alert of the configured channels; record each outcome."""
     with Store(db_path) as store:
-        for pending in store.pending_alerts(urls):
-            try:
-                alerts.send_alert(urls[pending.channel], pending)
-            except alerts.DeliveryError as exc:
-                store.mark_alert_failed(pending.alert_id, str(exc))
-                logger.warning("alert for story %d not delivered: %s", pending.story_id, exc)
-                failed += 1
-            else:
-                store.mark_alert_sent(pending.alert_id)
-                sent += 1
-    return sent, failed
+        outcome = alerts.deliver_pending(store, [u.get_secret_value() for u in alert_urls])
+    if outcome.failed or outcome.gave_up:
+        get_run_logger().warning("alerts: %d not delivered (retried later), %d given up after repeated failures",
+                                 outcome.failed, outcome.gave_up)
+    return outcome
 
 
 @flow(name="monitor", persist_result=False)
@@ -135,5 +127,7 @@ def monitor(sources_file: str | None = None, db_path: str | None = None,
         for source in load_sources(settings.sources_file)
     ]
     summary = store_harvests([h.result() for h in harvests], db_path=settings.db_path, alert_urls=secret_urls)
-    summary.alerts_sent, summary.alerts_failed = deliver_alerts(db_path=settings.db_path, alert_urls=secret_urls)
+    delivered = deliver_alerts(db_path=settings.db_path, alert_urls=secret_urls)
+    summary.alerts_sent, summary.alerts_failed = delivered.sent, delivered.failed
+    summary.alerts_gave_up = delivered.gave_up
     return summary

@@ -26,10 +26,21 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def _open_store(db: Path | None):
+    from newswatch.settings import load_settings
+    from storage import Store
+
+    path = load_settings(db_path=db).db_path
+    if not path.exists():
+        raise _fail(f"no store at {path} (run `newswatch run` first, or pass --db)")
+    return Store(path)
+
+
 def _summary_line(summary) -> str:
     return (f"Monitor run: {summary.sources} sources, {summary.announced} announced, {summary.fetched} fetched, "
             f"{summary.new} new, {summary.duplicates} duplicates, {summary.flagged} flagged, "
-            f"{len(summary.failures)} failed; alerts: {summary.alerts_sent} sent, {summary.alerts_failed} failed")
+            f"{len(summary.failures)} failed; alerts: {summary.alerts_sent} sent, {summary.alerts_failed} failed, "
+            f"{summary.alerts_gave_up} given up")
 
 
 def _articles_table(rows: list[dict]) -> Table:
@@ -149,16 +160,71 @@ def articles(
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines instead of a table.")] = False,
 ) -> None:
     """List stored articles."""
-    from newswatch.settings import load_settings
-    from storage import Store
-
-    path = load_settings(db_path=db).db_path
-    if not path.exists():
-        raise _fail(f"no store at {path} (run `newswatch run` first, or pass --db)")
-    with Store(path) as store:
+    with _open_store(db) as store:
         rows = list(store.articles(flagged_only=flagged))
     if as_json:
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
     else:
         Console().print(_articles_table(rows))
+
+
+alerts_app = typer.Typer(help="The alert outbox: list, retry, and test channels.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+AlertOption = Annotated[list[str] | None, typer.Option("--alert", help="An apprise URL; repeatable.")]
+
+
+@alerts_app.command("list")
+def alerts_list(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines instead of a table.")] = False,
+) -> None:
+    """Every alert in the outbox: its story, channel (masked), status, attempts and last error."""
+    with _open_store(db) as store:
+        rows = store.alerts()
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table("id", "story", "title", "channel", "status", "attempts", "last error", "next try", title="Alerts")
+    for row in rows:
+        table.add_row(str(row["id"]), str(row["story_id"]), escape(row["title"] or ""), escape(row["channel_label"]),
+                      row["status"], str(row["attempts"]), escape(row["last_error"] or ""),
+                      row["next_attempt_at"] or "")
+    Console().print(table)
+
+
+@alerts_app.command("retry")
+def alerts_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="Alert ids (default: every failed one).")] = None,
+    db: DbOption = None,
+    alert: AlertOption = None,
+) -> None:
+    """Make failed and given-up alerts due now, and deliver them to the configured channels."""
+    import alerts
+    from newswatch.settings import load_settings
+
+    urls = list(load_settings(alert_urls=alert).alert_urls)
+    with _open_store(db) as store:
+        due = store.retry_alerts(ids or [])
+        outcome = alerts.deliver_pending(store, urls)
+    console.print(f"{due} alert(s) made due; {outcome.sent} sent, {outcome.failed} failed again, "
+                  f"{outcome.gave_up} given up")
+    unmatched = due - outcome.sent - outcome.failed - outcome.gave_up
+    if unmatched > 0:
+        console.print(f"{unmatched} alert(s) belong to channels not configured here: pass their URL with "
+                      "--alert or set NEWSWATCH_ALERT_URLS")
+    if outcome.failed or outcome.gave_up:
+        raise typer.Exit(code=1)
+
+
+@alerts_app.command("test")
+def alerts_test(url: Annotated[str, typer.Argument(help="The apprise URL to check.")]) -> None:
+    """Send a test message to one channel."""
+    import alerts
+
+    try:
+        alerts.send_test_message(url)
+    except alerts.DeliveryError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"test message sent to {escape(alerts.mask_url(url))}")

@@ -49,7 +49,16 @@ def _matched_words(db: sqlite_utils.Database) -> None:
     db["articles"].add_column("matched", str)
 
 
-MIGRATIONS = [(1, "initial schema", _initial), (2, "articles.matched", _matched_words)]
+def _alert_retry_time(db: sqlite_utils.Database) -> None:
+    # A failed alert is tried again only once its backoff has passed.
+    db["alerts"].add_column("next_attempt_at", str)
+
+
+MIGRATIONS = [
+    (1, "initial schema", _initial),
+    (2, "articles.matched", _matched_words),
+    (3, "alerts.next_attempt_at", _alert_retry_time),
+]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime, UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlite_utils
@@ -17,10 +17,14 @@ from ._transaction import immediate_transaction
 
 # A failed page is retried on later runs until it has failed this many times.
 DEFAULT_MAX_ATTEMPTS = 5
+# A failed alert waits 1, 2, 4... minutes (at most 6 hours) before its next try, up to 8 tries.
+ALERT_MAX_ATTEMPTS = 8
+ALERT_FIRST_BACKOFF = timedelta(minutes=1)
+ALERT_MAX_BACKOFF = timedelta(hours=6)
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def _now(later: timedelta = timedelta(0)) -> str:
+    return (datetime.now(UTC) + later).isoformat(timespec="seconds")
 
 
 def text_hash(text: str) -> str:
@@ -165,6 +169,7 @@ class Store:
     # -- alert outbox ---------------------------------------------------------------------------
 
     def pending_alerts(self, channel_keys: Iterable[str]) -> list[PendingAlert]:
+        """Alerts of these channels that are due: never tried, or failed and past their backoff."""
         keys = list(channel_keys)
         if not keys:
             return []
@@ -178,8 +183,9 @@ class Store:
             " and coalesce(other.site_name, other.source) != coalesce(articles.site_name, articles.source)"
             ") as also_reported_by "
             "from alerts join articles on articles.id = alerts.article_id "
-            f"where alerts.status != 'sent' and alerts.channel in ({marks}) order by alerts.id",
-            keys,
+            f"where alerts.status in ('pending', 'failed') and alerts.channel in ({marks}) "
+            "and (alerts.next_attempt_at is null or alerts.next_attempt_at <= ?) order by alerts.id",
+            [*keys, _now()],
         )
         return [
             PendingAlert(**{**row, **{key: json.loads(row[key] or "[]")
@@ -195,15 +201,32 @@ class Store:
                 [_now(), alert_id],
             )
 
-    def mark_alert_failed(self, alert_id: int, error: str) -> None:
+    def mark_alert_failed(self, alert_id: int, error: str, *, max_attempts: int = ALERT_MAX_ATTEMPTS) -> str:
+        """Record a failed delivery; schedule the next try, or give up after ``max_attempts``.
+        Returns the new status: "failed" (to be retried) or "gave up"."""
         with immediate_transaction(self.db.conn):
+            (attempts,) = self.db.execute("select attempts + 1 from alerts where id = ?", [alert_id]).fetchone()
+            status = "gave up" if attempts >= max_attempts else "failed"
+            backoff = min(ALERT_FIRST_BACKOFF * 2 ** (attempts - 1), ALERT_MAX_BACKOFF)
             self.db.execute(
-                "update alerts set status = 'failed', attempts = attempts + 1, last_error = ? where id = ?",
-                [error, alert_id],
+                "update alerts set status = ?, attempts = ?, last_error = ?, next_attempt_at = ? where id = ?",
+                [status, attempts, error, _now(backoff), alert_id],
             )
+        return status
+
+    def retry_alerts(self, alert_ids: Iterable[int] = ()) -> int:
+        """Make failed and given-up alerts (all, or these) due now. Returns how many."""
+        ids = list(alert_ids)
+        where = f"and id in ({','.join('?' * len(ids))})" if ids else ""
+        with immediate_transaction(self.db.conn):
+            return self.db.execute(
+                f"update alerts set status = 'failed', next_attempt_at = null "
+                f"where status in ('failed', 'gave up') {where}", ids,
+            ).rowcount
 
     def alerts(self) -> list[dict]:
         return list(self.db.query(
-            "select id, story_id, article_id, channel_label, status, attempts, last_error, created_at, sent_at "
-            "from alerts order by id"
+            "select alerts.id, alerts.story_id, articles.title, alerts.channel_label, alerts.status, alerts.attempts, "
+            "alerts.last_error, alerts.next_attempt_at, alerts.created_at, alerts.sent_at "
+            "from alerts join articles on articles.id = alerts.article_id order by alerts.id"
         ))

@@ -118,3 +118,28 @@ def test_demo_twice_sends_one_round_of_alerts(tmp_path):
     assert "No alert email this time" in second.stdout
     with Store(db) as store:
         assert [a["status"] for a in store.alerts()] == ["sent", "sent"]
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_alerts_list_retry_and_test(tmp_path, sources_file, mail):
+    from newswatch.loopback import free_port
+
+    db = tmp_path / "news.db"
+    dead = f"mailto://127.0.0.1:{free_port()}?from=nw@example.org&to=desk@example.org"
+    assert runner.invoke(app, ["run", "--sources", str(sources_file), "--db", str(db), "--alert", dead]).exit_code == 0
+
+    listed = json_lines(runner.invoke(app, ["alerts", "list", "--db", str(db), "--json"]).stdout)
+    assert [row["status"] for row in listed] == ["failed", "failed"]
+    assert all(row["last_error"] for row in listed)
+
+    # Another URL is another channel: the dead channel's alerts are not sent there.
+    elsewhere = runner.invoke(app, ["alerts", "retry", "--db", str(db), "--alert", mail.alert_url()])
+    assert elsewhere.exit_code == 0 and "2 alert(s) belong to channels not configured here" in elsewhere.stderr
+    assert mail.messages == []
+    again = runner.invoke(app, ["alerts", "retry", "--db", str(db), "--alert", dead])
+    assert again.exit_code == 1 and "2 failed again" in again.stderr
+
+    assert runner.invoke(app, ["alerts", "test", mail.alert_url()]).exit_code == 0
+    assert mail.messages[-1]["subject"] == "[newswatch] test message"
+    failed_test = runner.invoke(app, ["alerts", "test", dead])
+    assert failed_test.exit_code == 1 and "error" in failed_test.stderr

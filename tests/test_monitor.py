@@ -129,3 +129,33 @@ def test_two_sources_sharing_a_story_alert_once(tmp_path, mail, monkeypatch):
         summary = run(sources, tmp_path / "news.db", mail)
     assert (summary.new, summary.duplicates, summary.alerts_sent) == (1, 1, 1)
     assert len(mail.messages) == 1
+
+
+def test_a_failing_channel_waits_and_is_delivered_once_after_it_recovers(tmp_path, site, mail, sources_file):
+    from storage import Store
+
+    hook = LoopbackSite({"/hook": Response(b"down", "text/plain", status=500)})
+    with hook:
+        webhook = f"json://127.0.0.1:{hook.base_url.rsplit(':', 1)[1]}/hook"
+        db = tmp_path / "news.db"
+        urls = [SecretStr(mail.alert_url()), SecretStr(webhook)]
+
+        first = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=urls)
+        assert (first.alerts_sent, first.alerts_failed) == (2, 2)  # email went; the webhook did not
+        with Store(db) as store:
+            failed = [row for row in store.alerts() if row["status"] == "failed"]
+        assert len(failed) == 2 and all(row["last_error"] and row["next_attempt_at"] for row in failed)
+        assert all("json://" in row["channel_label"] for row in failed)
+
+        hook.routes["/hook"] = Response(b"ok", "text/plain")
+        waiting = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=urls)
+        assert waiting.alerts_sent == 0  # still inside the backoff
+
+        with Store(db) as store:
+            store.retry_alerts()  # as if the backoff had passed
+        recovered = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=urls)
+        again = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=urls)
+
+    assert (recovered.alerts_sent, again.alerts_sent) == (2, 0)
+    assert len([r for r in hook.requests if r.method == "POST"]) == 2 + 2  # two failed tries, two deliveries
+    assert len(mail.messages) == 2  # email was never sent twice

@@ -101,12 +101,32 @@ def test_alert_outcomes_are_recorded(store):
     store.save_article(article("https://a.example/1"), FLAGGED, source="A", channels=[EMAIL, SLACK])
     email, slack = store.pending_alerts([EMAIL.key, SLACK.key])
     store.mark_alert_sent(email.alert_id)
-    store.mark_alert_failed(slack.alert_id, "HTTP 500")
-    (retry,) = store.pending_alerts([EMAIL.key, SLACK.key])
-    assert retry.alert_id == slack.alert_id and retry.attempts == 1
+    assert store.mark_alert_failed(slack.alert_id, "HTTP 500") == "failed"
+    assert store.pending_alerts([EMAIL.key, SLACK.key]) == []  # the failed one waits for its backoff
     rows = {row["id"]: row for row in store.alerts()}
     assert rows[email.alert_id]["status"] == "sent" and rows[email.alert_id]["sent_at"]
-    assert rows[slack.alert_id]["last_error"] == "HTTP 500"
+    assert rows[slack.alert_id]["last_error"] == "HTTP 500" and rows[slack.alert_id]["next_attempt_at"]
+
+    assert store.retry_alerts() == 1
+    (retry,) = store.pending_alerts([EMAIL.key, SLACK.key])
+    assert retry.alert_id == slack.alert_id and retry.attempts == 1
+
+
+def test_backoff_doubles_and_the_alert_gives_up_at_the_limit(store):
+    from datetime import datetime
+
+    store.save_article(article("https://a.example/1"), FLAGGED, source="A", channels=[EMAIL])
+    (alert,) = store.pending_alerts([EMAIL.key])
+    waits = []
+    for expected in ["failed", "failed", "gave up"]:
+        before = datetime.now().astimezone()
+        assert store.mark_alert_failed(alert.alert_id, "down", max_attempts=3) == expected
+        (row,) = store.alerts()
+        waits.append((datetime.fromisoformat(row["next_attempt_at"]) - before).total_seconds())
+    assert 50 < waits[0] < 70 and 110 < waits[1] < 130  # 1 minute, then 2
+    assert row["status"] == "gave up" and row["attempts"] == 3
+    assert store.retry_alerts([alert.alert_id]) == 1
+    assert [a.alert_id for a in store.pending_alerts([EMAIL.key])] == [alert.alert_id]
 
 
 def test_failures_are_retried_until_the_limit(store):
