@@ -159,3 +159,24 @@ def test_a_failing_channel_waits_and_is_delivered_once_after_it_recovers(tmp_pat
     assert (recovered.alerts_sent, again.alerts_sent) == (2, 0)
     assert len([r for r in hook.requests if r.method == "POST"]) == 2 + 2  # two failed tries, two deliveries
     assert len(mail.messages) == 2  # email was never sent twice
+
+
+def test_no_alert_secret_in_logs_or_store(tmp_path, site, mail, sources_file, caplog):
+    import logging
+    import sqlite3
+
+    from newswatch.loopback import free_port
+
+    secret = "Sup3rSecretPass"
+    dead = f"mailtos://newswatch:{secret}@127.0.0.1:{free_port()}?to=desk@example.org"
+    working = mail.alert_url() + f"&user=newswatch&pass={secret}"
+    caplog.set_level(logging.DEBUG)
+    db = tmp_path / "news.db"
+
+    monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(dead), SecretStr(working)])
+
+    assert caplog.records and secret not in caplog.text
+    assert all(secret not in str(record.args) for record in caplog.records)
+    dump = "\n".join(sqlite3.connect(db).iterdump())
+    assert "desk@example.org" in dump or "mailtos://" in dump  # the channels are there, masked
+    assert secret not in dump
