@@ -95,10 +95,10 @@ class LoopbackSite:
 class MailSink:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it receives."""
 
-    def __init__(self, *, on_message: Callable[[EmailMessage], None] | None = None):
+    def __init__(self, *, port: int | None = None, on_message: Callable[[EmailMessage], None] | None = None):
         self.messages: list[EmailMessage] = []
         self._on_message = on_message
-        self.port = free_port()
+        self.port = port or free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server, session, envelope):
