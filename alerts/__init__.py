@@ -1,10 +1,19 @@
 """Alert delivery through apprise: channel identity, message rendering, sending."""
 
 from ._channels import channel_for, mask_url
-from ._deliver import Deliveries, DeliveryError, deliver_pending, send_alert, send_test_message
-from ._render import Message, render_alert
+from ._deliver import (
+    ALERT_MODES,
+    Deliveries,
+    DeliveryError,
+    deliver_pending,
+    send_alert,
+    send_digest,
+    send_test_message,
+)
+from ._render import Message, render_alert, render_digest
 
 __all__ = [
+    "ALERT_MODES",
     "Deliveries",
     "DeliveryError",
     "Message",
@@ -12,6 +21,8 @@ __all__ = [
     "deliver_pending",
     "mask_url",
     "render_alert",
+    "render_digest",
     "send_alert",
+    "send_digest",
     "send_test_message",
 ]

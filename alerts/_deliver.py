@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
 
 import apprise
-
-from dataclasses import dataclass
 
 from storage import PendingAlert, Store
 
 from ._channels import channel_for, mask_url
-from ._render import render_alert
+from ._render import Message, render_alert, render_digest
+
+# Beyond this many alerts in the window, a channel gets the rest as one digest: no alert storms.
+RATE_LIMIT = 10
+RATE_WINDOW = timedelta(hours=1)
+ALERT_MODES = ("each", "digest", "none")
 
 
 class DeliveryError(Exception):
@@ -26,15 +31,10 @@ def channel_style(url: str) -> str:
     return {"mailto": "email", "mailtos": "email", "slack": "slack"}.get(scheme, "text")
 
 
-def send_alert(url: str, alert: PendingAlert) -> None:
-    """Send one alert to one apprise URL, shaped for its channel, or raise DeliveryError."""
-    style = channel_style(url)
-    if style == "slack" and "blocks=" not in url:
-        url += ("&" if "?" in url else "?") + "blocks=yes"  # Block Kit, unless the URL says otherwise
+def _send(url: str, message: Message) -> None:
     notifier = apprise.Apprise()
     if not notifier.add(url):
         raise DeliveryError(f"not a valid apprise URL: {mask_url(url)}")
-    message = render_alert(alert, style=style)
     with apprise.LogCapture(level=logging.WARNING) as log:
         delivered = notifier.notify(title=message.title, body=message.body, body_format=_FORMATS[message.body_format])
     if not delivered:
@@ -42,16 +42,25 @@ def send_alert(url: str, alert: PendingAlert) -> None:
         raise DeliveryError(f"{mask_url(url)}: {reason}")
 
 
+def _channel_url(url: str) -> str:
+    if channel_style(url) == "slack" and "blocks=" not in url:
+        return url + ("&" if "?" in url else "?") + "blocks=yes"  # Block Kit, unless the URL says otherwise
+    return url
+
+
+def send_alert(url: str, alert: PendingAlert) -> None:
+    """Send one alert to one apprise URL, shaped for its channel, or raise DeliveryError."""
+    _send(_channel_url(url), render_alert(alert, style=channel_style(url)))
+
+
+def send_digest(url: str, pending: list[PendingAlert]) -> None:
+    """Send several alerts as one message, or raise DeliveryError."""
+    _send(_channel_url(url), render_digest(pending, style=channel_style(url)))
+
+
 def send_test_message(url: str) -> None:
     """Send a short test message to one apprise URL, so that a user can check a channel."""
-    notifier = apprise.Apprise()
-    if not notifier.add(url):
-        raise DeliveryError(f"not a valid apprise URL: {mask_url(url)}")
-    with apprise.LogCapture(level=logging.WARNING) as log:
-        delivered = notifier.notify(title="[newswatch] test message",
-                                    body="This channel receives newswatch alerts.")
-    if not delivered:
-        raise DeliveryError(f"{mask_url(url)}: {' '.join(log.getvalue().split()) or 'apprise reported a failure'}")
+    _send(url, Message("[newswatch] test message", "This channel receives newswatch alerts.", "text"))
 
 
 @dataclass
@@ -61,24 +70,38 @@ class Deliveries:
     gave_up: int = 0
 
 
-def deliver_pending(store: Store, urls: list[str]) -> Deliveries:
+def deliver_pending(store: Store, urls: list[str], *, mode: str = "each", rate_limit: int = RATE_LIMIT,
+                    rate_window: timedelta = RATE_WINDOW) -> Deliveries:
     """Send every due alert of these channels and record each outcome in the store.
 
+    ``mode`` "each" sends one message per story, but no more than ``rate_limit`` per channel in
+    ``rate_window``: the rest go out together as one digest. "digest" sends one message per channel.
     A failed alert is tried again on a later call once its backoff has passed, and given up after
     the store's attempt limit. An alert sent but not yet recorded when the process dies is sent
     again on the next call: at most one duplicate, never a loss.
     """
     by_key = {channel_for(url).key: url for url in urls}
-    outcome = Deliveries()
+    by_channel: dict[str, list[PendingAlert]] = {}
     for pending in store.pending_alerts(by_key):
-        try:
-            send_alert(by_key[pending.channel], pending)
-        except DeliveryError as exc:
-            if store.mark_alert_failed(pending.alert_id, str(exc)) == "gave up":
-                outcome.gave_up += 1
+        by_channel.setdefault(pending.channel, []).append(pending)
+    outcome = Deliveries()
+    for key, pending in by_channel.items():
+        room = 0 if mode == "digest" else max(0, rate_limit - store.alerts_sent_since(key, rate_window))
+        batches = [[alert] for alert in pending[:room]] + ([pending[room:]] if pending[room:] else [])
+        for batch in batches:
+            try:
+                if len(batch) == 1 and mode != "digest":
+                    send_alert(by_key[key], batch[0])
+                else:
+                    send_digest(by_key[key], batch)
+            except DeliveryError as exc:
+                for alert in batch:
+                    if store.mark_alert_failed(alert.alert_id, str(exc)) == "gave up":
+                        outcome.gave_up += 1
+                    else:
+                        outcome.failed += 1
             else:
-                outcome.failed += 1
-        else:
-            store.mark_alert_sent(pending.alert_id)
-            outcome.sent += 1
+                for alert in batch:
+                    store.mark_alert_sent(alert.alert_id)
+                outcome.sent += len(batch)
     return outcome

@@ -71,3 +71,20 @@ def render_alert(alert: PendingAlert, *, style: str = "text") -> Message:
     lines = [headline] + ([meta] if meta else []) + [f"State: {state}", ""]
     lines += [f"“{s}”" for s in evidence] + ([also] if also else []) + ["", alert.url]
     return Message(title, "\n".join(lines), "text")
+
+
+def render_digest(pending: list[PendingAlert], *, style: str = "text") -> Message:
+    """One message listing several stories: headline (linked), outlet and date, state."""
+    title = f"[newswatch] {len(pending)} new stories"
+    items = [(_facts(alert), alert.url) for alert in pending]
+    if style == "email":
+        esc = html.escape
+        rows = "".join(f'<li><a href="{esc(url)}">{esc(headline)}</a> — {esc(meta)} — {esc(state)}</li>'
+                       for (headline, meta, state, _), url in items)
+        return Message(title, f"<ul>{rows}</ul>", "html")
+    if style == "slack":
+        lines = [f"• *<{url}|{_slack_escape(headline)}>* — {_slack_escape(meta)} — {_slack_escape(state)}"
+                 for (headline, meta, state, _), url in items]
+        return Message(title, "\n".join(lines), "markdown")
+    lines = [f"- {headline} — {meta} — {state}\n  {url}" for (headline, meta, state, _), url in items]
+    return Message(title, "\n".join(lines), "text")

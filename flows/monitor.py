@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -101,10 +102,10 @@ def store_harvests(harvests: list[Harvest], *, db_path: Path, alert_urls: list[S
 
 
 @task(name="deliver-alerts", cache_policy=NO_CACHE, persist_result=False)
-def deliver_alerts(*, db_path: Path, alert_urls: list[SecretStr]) -> alerts.Deliveries:
-    """Send every due alert of the configured channels; record each outcome."""
+def deliver_alerts(*, db_path: Path, alert_urls: list[SecretStr], mode: str) -> alerts.Deliveries:
+    """Send every due alert of the configured channels (one by one, or as a digest); record each outcome."""
     with Store(db_path) as store:
-        outcome = alerts.deliver_pending(store, [u.get_secret_value() for u in alert_urls])
+        outcome = alerts.deliver_pending(store, [u.get_secret_value() for u in alert_urls], mode=mode)
     if outcome.failed or outcome.gave_up:
         get_run_logger().warning("alerts: %d not delivered (retried later), %d given up after repeated failures",
                                  outcome.failed, outcome.gave_up)
@@ -113,13 +114,18 @@ def deliver_alerts(*, db_path: Path, alert_urls: list[SecretStr]) -> alerts.Deli
 
 @flow(name="monitor", persist_result=False)
 def monitor(sources_file: str | None = None, db_path: str | None = None,
-            alert_urls: list[SecretStr] | None = None) -> RunSummary:
-    """One monitor run over every source. Alert URLs default to NEWSWATCH_ALERT_URLS."""
+            alert_urls: list[SecretStr] | None = None,
+            alert_mode: Literal["each", "digest", "none"] = "each") -> RunSummary:
+    """One monitor run over every source. Alert URLs default to NEWSWATCH_ALERT_URLS.
+
+    alert_mode: "each" sends a message per story (a burst beyond the rate limit goes as one digest),
+    "digest" one message per channel, "none" enqueues and sends nothing for this run's stories.
+    """
     settings: Settings = load_settings(
         db_path=db_path, sources_file=sources_file,
         alert_urls=[u.get_secret_value() for u in alert_urls or []],
     )
-    secret_urls = [SecretStr(u) for u in settings.alert_urls]
+    secret_urls = [] if alert_mode == "none" else [SecretStr(u) for u in settings.alert_urls]
     topics = load_topics(settings.topics_file)
     harvests = [
         collect_source.submit(source, fetch=settings.fetch, db_path=settings.db_path,
@@ -127,7 +133,7 @@ def monitor(sources_file: str | None = None, db_path: str | None = None,
         for source in load_sources(settings.sources_file)
     ]
     summary = store_harvests([h.result() for h in harvests], db_path=settings.db_path, alert_urls=secret_urls)
-    delivered = deliver_alerts(db_path=settings.db_path, alert_urls=secret_urls)
+    delivered = deliver_alerts(db_path=settings.db_path, alert_urls=secret_urls, mode=alert_mode)
     summary.alerts_sent, summary.alerts_failed = delivered.sent, delivered.failed
     summary.alerts_gave_up = delivered.gave_up
     return summary

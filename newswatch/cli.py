@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,12 @@ from rich.table import Table
 app = typer.Typer(help="Scheduled news monitoring: fetch, extract, deduplicate, flag US–Iran talks, alert.",
                   no_args_is_help=True, add_completion=False)
 console = Console(stderr=True)
+
+class AlertMode(StrEnum):
+    each = "each"
+    digest = "digest"
+    none = "none"
+
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="SQLite store (default: NEWSWATCH_DB or ./newswatch.db).")]
 
@@ -56,12 +63,13 @@ def run(
     sources: Annotated[Path | None, typer.Option(help="Sources TOML (default: seeds/sources.toml).")] = None,
     db: DbOption = None,
     alert: Annotated[list[str] | None, typer.Option(help="An apprise URL to alert; repeatable.")] = None,
+    alert_mode: Annotated[AlertMode, typer.Option(help="each, digest or none.")] = AlertMode.each,
 ) -> None:
     """One monitor run: fetch new articles, store them, flag, alert."""
     from flows import monitor
 
     summary = monitor(sources_file=str(sources) if sources else None, db_path=str(db) if db else None,
-                      alert_urls=[SecretStr(u) for u in alert or []])
+                      alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value)
     console.print(escape(_summary_line(summary)))
     for url, reason in summary.failures:
         console.print(f"[yellow]failed[/yellow] {escape(url)}: {escape(reason)} (retried on the next run)")

@@ -214,6 +214,14 @@ class Store:
             )
         return status
 
+    def alerts_sent_since(self, channel_key: str, since: timedelta) -> int:
+        """How many alerts this channel was sent in the last ``since``."""
+        (count,) = self.db.execute(
+            "select count(*) from alerts where channel = ? and status = 'sent' and sent_at >= ?",
+            [channel_key, _now(-since)],
+        ).fetchone()
+        return count
+
     def retry_alerts(self, alert_ids: Iterable[int] = ()) -> int:
         """Make failed and given-up alerts (all, or these) due now. Returns how many."""
         ids = list(alert_ids)

@@ -101,3 +101,45 @@ def test_a_webhook_that_answers_500_raises():
     with LoopbackSite({"/hook": Response(b"down", "text/plain", status=500)}) as site:
         with pytest.raises(DeliveryError):
             send_alert(f"json://127.0.0.1:{site.base_url.rsplit(':', 1)[1]}/hook", ALERT)
+
+
+def queue_flagged(store, count: int, channel) -> None:
+    from detectors import Detection
+    from extractors import Article
+
+    flagged = Detection("us-iran-talks", True, 0.9, ["US and Iranian envoys met."], "held or ongoing")
+    for i in range(count):
+        story = Article(url=f"https://a.example/{i}", canonical_url=None, title=f"Envoys meet, round {i}",
+                        text=f"US and Iranian envoys met for round {i}.")
+        store.save_article(story, flagged, source="A", channels=[channel])
+
+
+def test_a_burst_beyond_the_rate_limit_goes_as_one_digest(tmp_path, mail):
+    from alerts import deliver_pending
+    from storage import Store
+
+    url = mail.alert_url()
+    with Store(tmp_path / "news.db") as store:
+        queue_flagged(store, 5, channel_for(url))
+        outcome = deliver_pending(store, [url], rate_limit=2)
+        assert outcome.sent == 5
+        assert [row["status"] for row in store.alerts()] == ["sent"] * 5
+        queue_flagged(store, 7, channel_for(url))  # 2 more (5, 6); the window is still full
+        assert deliver_pending(store, [url], rate_limit=2).sent == 2
+    subjects = [m["subject"] for m in mail.messages]
+    assert subjects[:2] == ["[newswatch] Envoys meet, round 0", "[newswatch] Envoys meet, round 1"]
+    assert subjects[2:] == ["[newswatch] 3 new stories", "[newswatch] 2 new stories"]
+    digest = mail.messages[2].get_body(("html",)).get_content()
+    assert all(f"Envoys meet, round {i}" in digest for i in (2, 3, 4))
+
+
+def test_digest_mode_sends_one_message_per_channel(tmp_path, mail):
+    from alerts import deliver_pending
+    from storage import Store
+
+    url = mail.alert_url()
+    with Store(tmp_path / "news.db") as store:
+        queue_flagged(store, 3, channel_for(url))
+        assert deliver_pending(store, [url], mode="digest").sent == 3
+        assert deliver_pending(store, [url], mode="digest").sent == 0
+    assert [m["subject"] for m in mail.messages] == ["[newswatch] 3 new stories"]

@@ -143,3 +143,8 @@ def test_alerts_list_retry_and_test(tmp_path, sources_file, mail):
     assert mail.messages[-1]["subject"] == "[newswatch] test message"
     failed_test = runner.invoke(app, ["alerts", "test", dead])
     assert failed_test.exit_code == 1 and "error" in failed_test.stderr
+
+
+def test_run_refuses_an_unknown_alert_mode():
+    result = runner.invoke(app, ["run", "--alert-mode", "loud"])
+    assert result.exit_code == 2 and "loud" in result.output

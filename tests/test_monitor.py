@@ -180,3 +180,17 @@ def test_no_alert_secret_in_logs_or_store(tmp_path, site, mail, sources_file, ca
     dump = "\n".join(sqlite3.connect(db).iterdump())
     assert "desk@example.org" in dump or "mailtos://" in dump  # the channels are there, masked
     assert secret not in dump
+
+
+@pytest.mark.parametrize("mode, subjects", [
+    ("digest", ["[newswatch] 2 new stories"]),
+    ("none", []),
+])
+def test_alert_modes(tmp_path, site, mail, sources_file, mode, subjects):
+    db = tmp_path / "news.db"
+    summary = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())],
+                      alert_mode=mode)
+    assert summary.flagged == 2
+    assert [m["subject"] for m in mail.messages] == subjects
+    with Store(db) as store:
+        assert len(store.alerts()) == len(subjects) * 2  # digest: both stories sent; none: nothing enqueued
