@@ -7,15 +7,29 @@ from pathlib import Path
 from typing import Literal
 
 from prefect import flow, get_run_logger, task
+from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
 
 import alerts
 from detectors import Detection, Topic, detect_topics, load_topics
 from extractors import Article, ExtractionError, extract_article
-from newswatch.settings import Settings, load_settings
+from newswatch.settings import Settings, load_settings, split_alert_urls
 from sources import FetchedPage, FetchSettings, Source, SourceError, discover, fetch_pages, load_sources
 from storage import Store
+
+
+# The Prefect Secret block that holds alert URLs for deployments: a string of URLs, or a list.
+ALERT_URLS_BLOCK = "newswatch-alert-urls"
+
+
+def alert_urls_from_block() -> list[str]:
+    """The alert URLs stored in the Secret block, or none if there is no such block."""
+    try:
+        value = Secret.load(ALERT_URLS_BLOCK).get()
+    except ValueError:  # no block of that name
+        return []
+    return list(value) if isinstance(value, list) else list(split_alert_urls(str(value)))
 
 
 @dataclass
@@ -116,7 +130,8 @@ def deliver_alerts(*, db_path: Path, alert_urls: list[SecretStr], mode: str) -> 
 def monitor(sources_file: str | None = None, db_path: str | None = None,
             alert_urls: list[SecretStr] | None = None,
             alert_mode: Literal["each", "digest", "none"] = "each") -> RunSummary:
-    """One monitor run over every source. Alert URLs default to NEWSWATCH_ALERT_URLS.
+    """One monitor run over every source. Alert URLs come from ``alert_urls``, else
+    NEWSWATCH_ALERT_URLS, else the Prefect Secret block "newswatch-alert-urls".
 
     alert_mode: "each" sends a message per story (a burst beyond the rate limit goes as one digest),
     "digest" one message per channel, "none" enqueues and sends nothing for this run's stories.
@@ -125,7 +140,8 @@ def monitor(sources_file: str | None = None, db_path: str | None = None,
         db_path=db_path, sources_file=sources_file,
         alert_urls=[u.get_secret_value() for u in alert_urls or []],
     )
-    secret_urls = [] if alert_mode == "none" else [SecretStr(u) for u in settings.alert_urls]
+    urls = settings.alert_urls or alert_urls_from_block()
+    secret_urls = [] if alert_mode == "none" else [SecretStr(u) for u in urls]
     topics = load_topics(settings.topics_file)
     harvests = [
         collect_source.submit(source, fetch=settings.fetch, db_path=settings.db_path,

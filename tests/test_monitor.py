@@ -194,3 +194,23 @@ def test_alert_modes(tmp_path, site, mail, sources_file, mode, subjects):
     assert [m["subject"] for m in mail.messages] == subjects
     with Store(db) as store:
         assert len(store.alerts()) == len(subjects) * 2  # digest: both stories sent; none: nothing enqueued
+
+
+def test_alert_urls_from_a_prefect_secret_block(tmp_path, site, mail, sources_file):
+    from prefect.blocks.system import Secret
+
+    from flows.monitor import ALERT_URLS_BLOCK
+
+    Secret(value=mail.alert_url()).save(ALERT_URLS_BLOCK, overwrite=True)
+    try:
+        summary = monitor(sources_file=str(sources_file), db_path=str(tmp_path / "news.db"))
+    finally:
+        Secret.delete(ALERT_URLS_BLOCK)
+    assert summary.alerts_sent == 2 and len(mail.messages) == 2
+
+
+def test_no_alert_urls_anywhere_stores_and_sends_nothing(tmp_path, site, sources_file):
+    summary = monitor(sources_file=str(sources_file), db_path=str(tmp_path / "news.db"))
+    assert (summary.flagged, summary.alerts_sent) == (2, 0)
+    with Store(tmp_path / "news.db") as store:
+        assert store.alerts() == []
