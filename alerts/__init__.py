@@ -8,6 +8,7 @@ from ._deliver import (
     deliver_pending,
     send_alert,
     send_digest,
+    send_source_notice,
     send_test_message,
 )
 from ._render import Message, render_alert, render_digest
@@ -24,5 +25,6 @@ __all__ = [
     "render_digest",
     "send_alert",
     "send_digest",
+    "send_source_notice",
     "send_test_message",
 ]

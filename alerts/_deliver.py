@@ -63,6 +63,26 @@ def send_test_message(url: str) -> None:
     _send(url, Message("[newswatch] test message", "This channel receives newswatch alerts.", "text"))
 
 
+def send_source_notice(urls: list[str], *, change: str, health: dict) -> int:
+    """Tell every channel that a source went dark (``change`` "dark") or came back ("recovered").
+    ``health`` is the source's row of the store's source health. Returns how many channels got it."""
+    source = health["source"]
+    if change == "dark":
+        message = Message(f"[newswatch] source {source} is dark since {health['dark_since']}",
+                          f"{source} has failed {health['consecutive_failures']} runs in a row.\n"
+                          f"Last error: {health['last_error']}", "text")
+    else:
+        message = Message(f"[newswatch] source {source} is back", f"{source} worked again this run.", "text")
+    reached = 0
+    for url in urls:
+        try:
+            _send(url, message)
+        except DeliveryError:
+            continue
+        reached += 1
+    return reached
+
+
 @dataclass
 class Deliveries:
     sent: int = 0

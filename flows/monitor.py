@@ -43,6 +43,15 @@ class Harvest:
     failures: list[tuple[str, str]] = field(default_factory=list)
     feed_error: str | None = None
 
+    @property
+    def run_error(self) -> str | None:
+        """Why this source failed this run: its feed could not be read, or every page it tried failed."""
+        if self.feed_error:
+            return self.feed_error
+        if self.failures and not self.articles:
+            return f"all {len(self.failures)} pages failed, e.g. {self.failures[0][1]}"
+        return None
+
 
 @dataclass
 class RunSummary:
@@ -56,6 +65,7 @@ class RunSummary:
     alerts_sent: int = 0
     alerts_failed: int = 0
     alerts_gave_up: int = 0
+    dark_sources: list[str] = field(default_factory=list)
 
 
 # Article text stays in memory: no result persistence, no input hashing for caches.
@@ -126,6 +136,27 @@ def deliver_alerts(*, db_path: Path, alert_urls: list[SecretStr], mode: str) -> 
     return outcome
 
 
+@task(name="report-source-health", cache_policy=NO_CACHE, persist_result=False)
+def report_source_health(harvests: list[Harvest], *, db_path: Path, alert_urls: list[SecretStr],
+                         dark_after: int) -> list[str]:
+    """Record each source's run; tell the alert channels once when one goes dark or comes back.
+    Returns the sources that are dark now."""
+    logger = get_run_logger()
+    urls = [u.get_secret_value() for u in alert_urls]
+    dark = []
+    with Store(db_path) as store:
+        for harvest in harvests:
+            change = store.record_source_run(harvest.source, error=harvest.run_error, dark_after=dark_after)
+            health = next(row for row in store.source_health() if row["source"] == harvest.source)
+            if health["consecutive_failures"] >= dark_after:
+                dark.append(harvest.source)
+                logger.warning("source %s is dark since %s: %s", harvest.source, health["dark_since"],
+                               health["last_error"])
+            if change and alerts.send_source_notice(urls, change=change, health=health):
+                store.source_notified(harvest.source, dark=change == "dark")
+    return dark
+
+
 @flow(name="monitor", persist_result=False)
 def monitor(sources_file: str | None = None, db_path: str | None = None,
             alert_urls: list[SecretStr] | None = None,
@@ -143,12 +174,15 @@ def monitor(sources_file: str | None = None, db_path: str | None = None,
     urls = settings.alert_urls or alert_urls_from_block()
     secret_urls = [] if alert_mode == "none" else [SecretStr(u) for u in urls]
     topics = load_topics(settings.topics_file)
-    harvests = [
+    collecting = [
         collect_source.submit(source, fetch=settings.fetch, db_path=settings.db_path,
                               max_attempts=settings.max_attempts, topics=topics)
         for source in load_sources(settings.sources_file)
     ]
-    summary = store_harvests([h.result() for h in harvests], db_path=settings.db_path, alert_urls=secret_urls)
+    harvests = [future.result() for future in collecting]
+    summary = store_harvests(harvests, db_path=settings.db_path, alert_urls=secret_urls)
+    summary.dark_sources = report_source_health(harvests, db_path=settings.db_path, alert_urls=secret_urls,
+                                                dark_after=settings.dark_after)
     delivered = deliver_alerts(db_path=settings.db_path, alert_urls=secret_urls, mode=alert_mode)
     summary.alerts_sent, summary.alerts_failed = delivered.sent, delivered.failed
     summary.alerts_gave_up = delivered.gave_up

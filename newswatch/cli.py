@@ -73,6 +73,8 @@ def run(
     console.print(escape(_summary_line(summary)))
     for url, reason in summary.failures:
         console.print(f"[yellow]failed[/yellow] {escape(url)}: {escape(reason)} (retried on the next run)")
+    for source in summary.dark_sources:
+        console.print(f"[red]dark[/red] {escape(source)} has failed several runs in a row (see `newswatch sources`)")
 
 
 @app.command()
@@ -175,6 +177,25 @@ def articles(
             print(json.dumps(row, ensure_ascii=False))
     else:
         Console().print(_articles_table(rows))
+
+
+@app.command()
+def sources(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines instead of a table.")] = False,
+) -> None:
+    """Source health: last success, consecutive failures, last error, dark since."""
+    with _open_store(db) as store:
+        rows = store.source_health()
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table("source", "last success", "failures in a row", "last error", "dark since", title="Sources")
+    for row in rows:
+        table.add_row(escape(row["source"]), row["last_success"] or "never", str(row["consecutive_failures"]),
+                      escape(row["last_error"] or ""), row["dark_since"] or "")
+    Console().print(table)
 
 
 alerts_app = typer.Typer(help="The alert outbox: list, retry, and test channels.", no_args_is_help=True)

@@ -13,6 +13,7 @@ from sources import FetchSettings
 
 DEFAULT_DB = Path("newswatch.db")
 DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_DARK_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class Settings:
     fetch: FetchSettings = FetchSettings()
     # A page that failed is retried on later runs until it has failed this many times.
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    # A source that fails this many runs in a row raises a "source is dark" notice.
+    dark_after: int = DEFAULT_DARK_AFTER
 
 
 def split_alert_urls(value: str) -> tuple[str, ...]:
@@ -40,7 +43,8 @@ def load_settings(
     environ: Mapping[str, str] = os.environ,
 ) -> Settings:
     """Settings from the environment (NEWSWATCH_DB, NEWSWATCH_SOURCES, NEWSWATCH_TOPICS,
-    NEWSWATCH_ALERT_URLS, NEWSWATCH_USER_AGENT, NEWSWATCH_TIMEOUT), overridden by any explicit argument."""
+    NEWSWATCH_ALERT_URLS, NEWSWATCH_USER_AGENT, NEWSWATCH_TIMEOUT, NEWSWATCH_DARK_AFTER), overridden by any
+    explicit argument."""
     defaults = Settings()
     fetch = defaults.fetch
     if environ.get("NEWSWATCH_USER_AGENT"):
@@ -58,4 +62,14 @@ def load_settings(
         topics_file=Path(environ.get("NEWSWATCH_TOPICS") or defaults.topics_file),
         alert_urls=tuple(alert_urls) if alert_urls else split_alert_urls(environ.get("NEWSWATCH_ALERT_URLS", "")),
         fetch=fetch,
+        dark_after=_positive_int(environ, "NEWSWATCH_DARK_AFTER", defaults.dark_after),
     )
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name)
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(value)

@@ -54,10 +54,20 @@ def _alert_retry_time(db: sqlite_utils.Database) -> None:
     db["alerts"].add_column("next_attempt_at", str)
 
 
+def _source_health(db: sqlite_utils.Database) -> None:
+    db["source_health"].create(
+        {"source": str, "last_success": str, "last_failure": str, "consecutive_failures": int,
+         "last_error": str, "dark_since": str, "dark_notified": int},
+        pk="source", not_null={"consecutive_failures", "dark_notified"},
+        defaults={"consecutive_failures": 0, "dark_notified": 0},
+    )
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "articles.matched", _matched_words),
     (3, "alerts.next_attempt_at", _alert_retry_time),
+    (4, "source_health", _source_health),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -166,6 +166,45 @@ class Store:
             )
         ]
 
+    # -- source health --------------------------------------------------------------------------
+
+    def record_source_run(self, source: str, *, error: str | None, dark_after: int) -> str | None:
+        """Record whether a source worked this run. Returns "dark" when it has now failed
+        ``dark_after`` runs in a row and nobody was told yet, "recovered" when it works again after
+        that, else None. Call ``source_notified`` once the news is out."""
+        with immediate_transaction(self.db.conn):
+            row = self.db.execute(
+                "select consecutive_failures, dark_since, dark_notified from source_health where source = ?", [source]
+            ).fetchone() or (0, None, 0)
+            failures, dark_since, notified = row
+            if error is None:
+                self.db.execute(
+                    "insert into source_health (source, last_success, consecutive_failures, dark_notified) "
+                    "values (?, ?, 0, ?) on conflict(source) do update set last_success = excluded.last_success, "
+                    "consecutive_failures = 0, dark_since = null, last_error = null, "
+                    "dark_notified = excluded.dark_notified",
+                    [source, _now(), notified],
+                )
+                return "recovered" if notified else None
+            failures += 1
+            dark_since = dark_since or _now()
+            self.db.execute(
+                "insert into source_health (source, last_failure, consecutive_failures, last_error, dark_since, "
+                "dark_notified) values (?, ?, ?, ?, ?, ?) on conflict(source) do update set "
+                "last_failure = excluded.last_failure, consecutive_failures = excluded.consecutive_failures, "
+                "last_error = excluded.last_error, dark_since = excluded.dark_since",
+                [source, _now(), failures, error, dark_since, notified],
+            )
+            return "dark" if failures >= dark_after and not notified else None
+
+    def source_notified(self, source: str, *, dark: bool) -> None:
+        """The dark (or recovered) notice for this source went out."""
+        with immediate_transaction(self.db.conn):
+            self.db.execute("update source_health set dark_notified = ? where source = ?", [int(dark), source])
+
+    def source_health(self) -> list[dict]:
+        return list(self.db.query("select * from source_health order by source"))
+
     # -- alert outbox ---------------------------------------------------------------------------
 
     def pending_alerts(self, channel_keys: Iterable[str]) -> list[PendingAlert]:

@@ -103,6 +103,10 @@ def test_run_then_articles(tmp_path, sources_file, mail):
         (flow_run,) = [r for r in client.read_flow_runs() if r.parameters.get("db_path") == str(db)]
     assert flow_run.parameters["alert_urls"] == ["**********"]
 
+    health = json_lines(runner.invoke(app, ["sources", "--db", str(db), "--json"]).stdout)
+    assert sorted(row["source"] for row in health) == ["Global Wire Daily", "The Statecraft Review"]
+    assert all(row["last_success"] and row["consecutive_failures"] == 0 for row in health)
+
 
 @pytest.mark.usefixtures("prefect_api")
 def test_demo_twice_sends_one_round_of_alerts(tmp_path):

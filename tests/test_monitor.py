@@ -214,3 +214,33 @@ def test_no_alert_urls_anywhere_stores_and_sends_nothing(tmp_path, site, sources
     assert (summary.flagged, summary.alerts_sent) == (2, 0)
     with Store(tmp_path / "news.db") as store:
         assert store.alerts() == []
+
+
+def test_a_dark_source_raises_one_notice_and_one_when_it_recovers(tmp_path, site, mail, sources_file, monkeypatch):
+    monkeypatch.setenv("NEWSWATCH_DARK_AFTER", "2")
+    feed = site.routes["/review/feed.xml"]
+    site.routes["/review/feed.xml"] = Response(b"unavailable", "text/plain", status=503)
+    db = tmp_path / "news.db"
+
+    def run_once():
+        return monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+
+    def notices():
+        return [m["subject"] for m in mail.messages if "source" in m["subject"]]
+
+    assert run_once().dark_sources == []
+    assert notices() == []
+    assert run_once().dark_sources == ["The Statecraft Review"]
+    (dark,) = notices()
+    assert dark.startswith("[newswatch] source The Statecraft Review is dark since")
+    assert run_once().dark_sources == ["The Statecraft Review"] and len(notices()) == 1  # told once
+
+    site.routes["/review/feed.xml"] = feed
+    assert run_once().dark_sources == []
+    assert notices()[1:] == ["[newswatch] source The Statecraft Review is back"]
+    run_once()
+    assert len(notices()) == 2
+    with Store(db) as store:
+        health = {row["source"]: row for row in store.source_health()}
+    assert health["The Statecraft Review"]["consecutive_failures"] == 0
+    assert health["Global Wire Daily"]["last_success"]

@@ -33,3 +33,10 @@ def test_alert_urls_never_appear_in_repr():
 def test_bad_timeout_is_a_clear_error():
     with pytest.raises(ValueError, match="NEWSWATCH_TIMEOUT"):
         load_settings(environ={"NEWSWATCH_TIMEOUT": "soon"})
+
+
+def test_dark_after():
+    assert load_settings(environ={}).dark_after == 3
+    assert load_settings(environ={"NEWSWATCH_DARK_AFTER": "5"}).dark_after == 5
+    with pytest.raises(ValueError, match="NEWSWATCH_DARK_AFTER"):
+        load_settings(environ={"NEWSWATCH_DARK_AFTER": "0"})

@@ -158,3 +158,17 @@ def test_two_writers_store_one_article_and_one_alert(tmp_path):
     with Store(tmp_path / "news.db") as store:
         assert store.db["articles"].count == 1
         assert store.db["alerts"].count == 1
+
+
+def test_source_health_transitions(store):
+    runs = [store.record_source_run("A", error="HTTP 500", dark_after=2) for _ in range(3)]
+    assert runs == [None, "dark", "dark"]  # dark is reported until the notice is out
+    store.source_notified("A", dark=True)
+    assert store.record_source_run("A", error="HTTP 500", dark_after=2) is None
+    (row,) = store.source_health()
+    assert (row["consecutive_failures"], row["last_error"], row["dark_notified"]) == (4, "HTTP 500", 1)
+    assert store.record_source_run("A", error=None, dark_after=2) == "recovered"
+    store.source_notified("A", dark=False)
+    assert store.record_source_run("A", error=None, dark_after=2) is None
+    (row,) = store.source_health()
+    assert (row["consecutive_failures"], row["dark_since"], row["last_success"] is not None) == (0, None, True)
