@@ -15,7 +15,16 @@ import alerts
 from detectors import Detection, Topic, detect_topics, load_topics
 from extractors import Article, ExtractionError, extract_article
 from newswatch.settings import Settings, load_settings, split_alert_urls
-from sources import FetchedPage, FetchSettings, Source, SourceError, discover, fetch_pages, load_sources
+from sources import (
+    FetchedPage,
+    FetchSettings,
+    Source,
+    SourceError,
+    Validators,
+    discover,
+    fetch_pages,
+    load_sources,
+)
 from storage import Store
 
 
@@ -42,6 +51,8 @@ class Harvest:
     articles: list[tuple[Article, Detection]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
     feed_error: str | None = None
+    # ETag / Last-Modified of the feeds and sitemaps read this run, saved once the articles are.
+    validators: dict[str, Validators] = field(default_factory=dict)
 
     @property
     def run_error(self) -> str | None:
@@ -74,8 +85,11 @@ def collect_source(source: Source, *, fetch: FetchSettings, db_path: Path, max_a
                    topics: list[Topic]) -> Harvest:
     logger = get_run_logger()
     harvest = Harvest(source=source.name, feed_url=source.feed or source.sitemap)
+    with Store(db_path) as store:
+        cached = store.validators(source.name)
     try:
-        entries = discover(source, fetch)
+        discovery = discover(source, fetch, validators=cached)
+        entries, harvest.validators = discovery.entries, discovery.validators
     except SourceError as exc:
         logger.warning("%s: %s", source.name, exc)
         harvest.feed_error = str(exc)
@@ -122,6 +136,7 @@ def store_harvests(harvests: list[Harvest], *, db_path: Path, alert_urls: list[S
                 summary.new += saved.status == "new"
                 summary.duplicates += saved.status == "duplicate"
                 summary.flagged += saved.status == "new" and detection.flagged
+            store.save_validators(harvest.source, harvest.validators)
     return summary
 
 

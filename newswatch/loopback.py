@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import threading
 import time
@@ -54,11 +55,18 @@ class LoopbackSite:
                 response = site.routes.get(self.path.split("?")[0]) or Response(b"not found", "text/plain", 404)
                 if response.delay:
                     time.sleep(response.delay)
+                # Like most servers: an ETag from the body, and 304 to a request that already has it.
+                headers = {"ETag": '"' + hashlib.sha1(response.body).hexdigest()[:16] + '"', **response.headers}
+                if response.status == 200 and self.headers.get("If-None-Match") == headers["ETag"]:
+                    self.send_response(304)
+                    self.send_header("ETag", headers["ETag"])
+                    self.end_headers()
+                    return
                 try:
                     self.send_response(response.status)
                     self.send_header("Content-Type", response.content_type)
                     self.send_header("Content-Length", str(len(response.body)))
-                    for name, value in response.headers.items():
+                    for name, value in headers.items():
                         self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(response.body)

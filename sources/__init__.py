@@ -1,16 +1,19 @@
 """Where articles come from: the sources file, feed/sitemap/page-list discovery, polite httpx fetching."""
 
 from ._config import Source, load_sources
-from ._discover import Entry, SourceError, discover
-from ._fetch import FetchedPage, FetchFailure, FetchSettings, fetch_pages
+from ._discover import Discovery, Entry, SourceError, discover
+from ._fetch import FetchedPage, FetchFailure, FetchSettings, NotModified, Validators, fetch_pages
 
 __all__ = [
+    "Discovery",
     "Entry",
     "FetchFailure",
     "FetchSettings",
     "FetchedPage",
+    "NotModified",
     "Source",
     "SourceError",
+    "Validators",
     "discover",
     "fetch_pages",
     "load_sources",

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import feedparser
 from lxml import etree
 
 from ._config import Source
-from ._fetch import FEED_TYPES, FetchedPage, FetchSettings, fetch_pages
+from ._fetch import FEED_TYPES, FetchedPage, FetchSettings, NotModified, Validators, fetch_pages
 
 # How deep sitemap indexes may nest before we stop following them.
 MAX_SITEMAP_DEPTH = 3
@@ -27,19 +28,44 @@ class Entry:
     guid: str | None = None
 
 
-def discover(source: Source, settings: FetchSettings) -> list[Entry]:
-    """List the articles a source announces now, newest information first as the source orders it."""
+@dataclass
+class Discovery:
+    """What a source announces now, and the validators to send next time."""
+
+    entries: list[Entry] = field(default_factory=list)
+    # {feed or sitemap URL: (ETag, Last-Modified)} for the documents read this time.
+    validators: dict[str, Validators] = field(default_factory=dict)
+    # Documents the server said were unchanged (HTTP 304): their entries were seen before.
+    unchanged: list[str] = field(default_factory=list)
+
+
+def discover(source: Source, settings: FetchSettings, *, validators: Mapping[str, Validators] | None = None
+             ) -> Discovery:
+    """List the articles a source announces now. With ``validators`` from last time, a feed or
+    sitemap that has not changed costs one conditional request and announces nothing new."""
+    found = Discovery()
+    known = validators or {}
     if source.feed:
-        return _feed_entries(source, _get(source.feed, settings))
-    if source.sitemap:
-        return _sitemap_entries(source, settings)
-    return [Entry(url=url, source=source.name) for url in source.pages]
+        page = _get(source.feed, settings, known, found)
+        if page:
+            found.entries = _feed_entries(source, page)
+    elif source.sitemap:
+        found.entries = _sitemap_entries(source, settings, known, found)
+    else:
+        found.entries = [Entry(url=url, source=source.name) for url in source.pages]
+    return found
 
 
-def _get(url: str, settings: FetchSettings) -> FetchedPage:
-    (result,) = fetch_pages([url], settings, accept=FEED_TYPES)
+def _get(url: str, settings: FetchSettings, known: Mapping[str, Validators], found: Discovery) -> FetchedPage | None:
+    """Fetch a feed or sitemap conditionally; None when unchanged. Records its new validators."""
+    (result,) = fetch_pages([url], settings, accept=FEED_TYPES, validators=known)
+    if isinstance(result, NotModified):
+        found.unchanged.append(url)
+        return None
     if not isinstance(result, FetchedPage):
         raise SourceError(f"{url}: {result.reason}")
+    if result.etag or result.last_modified:
+        found.validators[url] = (result.etag, result.last_modified)
     return result
 
 
@@ -61,12 +87,16 @@ def _feed_entries(source: Source, page: FetchedPage) -> list[Entry]:
     return entries
 
 
-def _sitemap_entries(source: Source, settings: FetchSettings) -> list[Entry]:
+def _sitemap_entries(source: Source, settings: FetchSettings, known: Mapping[str, Validators],
+                     found: Discovery) -> list[Entry]:
     entries: list[Entry] = []
     queue = [(source.sitemap, 0)]
     while queue:
         url, depth = queue.pop(0)
-        root = _parse_xml(_get(url, settings))
+        page = _get(url, settings, known, found)
+        if page is None:
+            continue
+        root = _parse_xml(page)
         for loc in root.iterfind("{*}sitemap/{*}loc"):
             if depth < MAX_SITEMAP_DEPTH and loc.text:
                 queue.append((loc.text.strip(), depth + 1))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -32,6 +32,20 @@ class FetchedPage:
     final_url: str
     content_type: str
     body: bytes
+    # Validators for a conditional GET next time.
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class NotModified:
+    """The server says the document has not changed since the validators we sent (HTTP 304)."""
+
+    url: str
+
+
+# What a conditional GET sends: (ETag, Last-Modified) from the last time, either may be None.
+Validators = tuple[str | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -52,11 +66,17 @@ def build_client(settings: FetchSettings) -> httpx.AsyncClient:
 
 
 async def fetch_one(
-    client: httpx.AsyncClient, url: str, *, accept: tuple[str, ...], max_bytes: int
-) -> FetchedPage | FetchFailure:
-    """GET one URL; every way it can go wrong comes back as a FetchFailure with a reason."""
+    client: httpx.AsyncClient, url: str, *, accept: tuple[str, ...], max_bytes: int,
+    validators: Validators | None = None,
+) -> FetchedPage | NotModified | FetchFailure:
+    """GET one URL, conditionally when ``validators`` are given; every way it can go wrong comes
+    back as a FetchFailure with a reason."""
+    etag, last_modified = validators or (None, None)
+    headers = {k: v for k, v in (("If-None-Match", etag), ("If-Modified-Since", last_modified)) if v}
     try:
-        async with client.stream("GET", url) as response:
+        async with client.stream("GET", url, headers=headers) as response:
+            if response.status_code == 304:
+                return NotModified(url)
             if response.status_code >= 400:
                 return FetchFailure(url, f"HTTP {response.status_code}")
             content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -70,7 +90,8 @@ async def fetch_one(
                 body += chunk
                 if len(body) > max_bytes:
                     return FetchFailure(url, f"body too large: over {max_bytes} bytes")
-            return FetchedPage(url, str(response.url), content_type, bytes(body))
+            return FetchedPage(url, str(response.url), content_type, bytes(body),
+                               etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"))
     except httpx.TimeoutException as exc:
         return FetchFailure(url, f"timeout ({type(exc).__name__})")
     except httpx.TooManyRedirects:
@@ -79,22 +100,26 @@ async def fetch_one(
         return FetchFailure(url, f"connection error: {type(exc).__name__}: {exc}")
 
 
-async def _fetch_all(urls: list[str], settings: FetchSettings, accept: tuple[str, ...]):
+async def _fetch_all(urls: list[str], settings: FetchSettings, accept: tuple[str, ...],
+                     validators: Mapping[str, Validators]):
     host_slots: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(settings.per_host))
 
     async def polite(client, url):
         async with host_slots[urlsplit(url).netloc]:
-            return await fetch_one(client, url, accept=accept, max_bytes=settings.max_bytes)
+            return await fetch_one(client, url, accept=accept, max_bytes=settings.max_bytes,
+                                   validators=validators.get(url))
 
     async with build_client(settings) as client:
         return await asyncio.gather(*(polite(client, url) for url in urls))
 
 
 def fetch_pages(
-    urls: Iterable[str], settings: FetchSettings, *, accept: tuple[str, ...] = HTML_TYPES
-) -> list[FetchedPage | FetchFailure]:
-    """Fetch URLs concurrently (at most ``settings.per_host`` at a time per host), in input order."""
+    urls: Iterable[str], settings: FetchSettings, *, accept: tuple[str, ...] = HTML_TYPES,
+    validators: Mapping[str, Validators] | None = None,
+) -> list[FetchedPage | NotModified | FetchFailure]:
+    """Fetch URLs concurrently (at most ``settings.per_host`` at a time per host), in input order;
+    conditionally for the URLs that have ``validators``."""
     urls = list(urls)
     if not urls:
         return []
-    return list(asyncio.run(_fetch_all(urls, settings, accept)))
+    return list(asyncio.run(_fetch_all(urls, settings, accept, validators or {})))

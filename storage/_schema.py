@@ -63,11 +63,21 @@ def _source_health(db: sqlite_utils.Database) -> None:
     )
 
 
+def _http_cache(db: sqlite_utils.Database) -> None:
+    # ETag and Last-Modified of each feed and sitemap, for conditional GETs.
+    db["http_cache"].create(
+        {"url": str, "source": str, "etag": str, "last_modified": str, "saved_at": str},
+        pk="url", not_null={"source", "saved_at"},
+    )
+    db["http_cache"].create_index(["source"])
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "articles.matched", _matched_words),
     (3, "alerts.next_attempt_at", _alert_retry_time),
     (4, "source_health", _source_health),
+    (5, "http_cache", _http_cache),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

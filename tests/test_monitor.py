@@ -107,8 +107,7 @@ def test_broken_feed_is_recorded_and_other_sources_go_on(tmp_path, site, mail, s
 
     summary = run(sources_file, db, mail)
 
-    (failure,) = summary.failures
-    assert failure[0] == site.url("/review/feed.xml")
+    assert [url for url, _ in summary.failures] == [site.url("/review/feed.xml")], summary.failures
     assert summary.new == 2  # the Atom source's two articles
     with Store(db) as store:
         assert [row["kind"] for row in store.failures()] == ["feed"]
@@ -244,3 +243,14 @@ def test_a_dark_source_raises_one_notice_and_one_when_it_recovers(tmp_path, site
         health = {row["source"]: row for row in store.source_health()}
     assert health["The Statecraft Review"]["consecutive_failures"] == 0
     assert health["Global Wire Daily"]["last_success"]
+
+
+def test_a_second_run_against_unchanged_feeds_makes_only_304s(tmp_path, site, mail, sources_file):
+    db = tmp_path / "news.db"
+    monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+    before = len(site.requests)
+    again = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+    second_run = site.requests[before:]
+    assert sorted(r.path for r in second_run) == ["/daily/atom.xml", "/review/feed.xml"]
+    assert all(r.headers.get("If-None-Match") for r in second_run)
+    assert (again.announced, again.fetched, again.failures, again.dark_sources) == (0, 0, [], [])

@@ -31,8 +31,8 @@ def test_bad_sources_file(tmp_path, content, message):
 
 
 def test_rss_and_atom_feeds(site):
-    rss = discover(Source("Review", feed=site.url("/review/feed.xml")), FAST)
-    atom = discover(Source("Daily", feed=site.url("/daily/atom.xml")), FAST)
+    rss = discover(Source("Review", feed=site.url("/review/feed.xml")), FAST).entries
+    atom = discover(Source("Daily", feed=site.url("/daily/atom.xml")), FAST).entries
     assert [e.url.rsplit("/", 1)[1] for e in rss] == [
         "diplomacy-watch-russia-ukraine-deal-2022.html", "rouhani-tokyo-trip-us-iran-talks.html"]
     assert all(e.url.startswith(site.base_url) for e in rss + atom)
@@ -41,7 +41,7 @@ def test_rss_and_atom_feeds(site):
 
 
 def test_page_list_needs_no_request():
-    entries = discover(Source("Picked", pages=("https://a.example/1", "https://a.example/2")), FAST)
+    entries = discover(Source("Picked", pages=("https://a.example/1", "https://a.example/2")), FAST).entries
     assert [e.url for e in entries] == ["https://a.example/1", "https://a.example/2"]
 
 
@@ -54,7 +54,7 @@ def test_sitemap_index_with_children():
                  f'<sitemap><loc>{site.base_url}/news.xml</loc></sitemap></sitemapindex>')
         site.routes["/sitemap.xml"] = Response(index.encode(), "application/xml")
         site.routes["/news.xml"] = Response(urlset.format(base=site.base_url).encode(), "application/xml")
-        entries = discover(Source("Maps", sitemap=site.url("/sitemap.xml")), FAST)
+        entries = discover(Source("Maps", sitemap=site.url("/sitemap.xml")), FAST).entries
     assert [e.url for e in entries] == [site.url("/a.html"), site.url("/b.html")]
     assert entries[0].published == "2024-04-19"
 
@@ -69,7 +69,7 @@ def test_unreadable_feed_is_an_error(body):
 def test_empty_but_valid_feed_is_not_an_error():
     feed = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title></channel></rss>'
     with LoopbackSite({"/feed.xml": Response(feed, "application/rss+xml")}) as site:
-        assert discover(Source("Quiet", feed=site.url("/feed.xml")), FAST) == []
+        assert discover(Source("Quiet", feed=site.url("/feed.xml")), FAST).entries == []
 
 
 def test_feed_server_error_is_an_error():
@@ -108,3 +108,16 @@ def test_user_agent_is_sent():
     with LoopbackSite({"/ok": Response(b"<p>x</p>")}) as site:
         fetch_pages([site.url("/ok")], FetchSettings(user_agent="newswatch-test/1"))
     assert site.requests[0].headers["User-Agent"] == "newswatch-test/1"
+
+
+def test_an_unchanged_feed_costs_one_conditional_request(site):
+    source = Source("Review", feed=site.url("/review/feed.xml"))
+    first = discover(source, FAST)
+    assert len(first.entries) == 2 and first.validators[source.feed][0]  # the server's ETag
+    again = discover(source, FAST, validators=first.validators)
+    assert (again.entries, again.unchanged) == ([], [source.feed])
+    assert site.requests[-1].headers["If-None-Match"] == first.validators[source.feed][0]
+
+    site.routes["/review/feed.xml"] = Response(site.routes["/review/feed.xml"].body + b"\n", "application/xml")
+    changed = discover(source, FAST, validators=first.validators)
+    assert len(changed.entries) == 2 and changed.validators[source.feed] != first.validators[source.feed]
