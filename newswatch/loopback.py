@@ -40,10 +40,11 @@ class Response:
 
 class LoopbackSite:
     """Serves ``routes`` ({path: Response}) on 127.0.0.1 from a thread; edit routes while it runs.
-    GET and POST are answered alike, and every request is kept in ``requests`` (a webhook receiver)."""
+    A route may be a list of Responses, served in turn (the last one from then on). GET and POST
+    are answered alike, and every request is kept in ``requests`` (a webhook receiver)."""
 
     def __init__(self, routes: dict[str, Response] | None = None, *, port: int = 0):
-        self.routes: dict[str, Response] = dict(routes or {})
+        self.routes: dict[str, Response | list[Response]] = dict(routes or {})
         self.requests: list[SeenRequest] = []
         site = self
 
@@ -53,6 +54,8 @@ class LoopbackSite:
                 body = self.rfile.read(length) if length else b""
                 site.requests.append(SeenRequest(self.command, self.path, dict(self.headers), body))
                 response = site.routes.get(self.path.split("?")[0]) or Response(b"not found", "text/plain", 404)
+                if isinstance(response, list):
+                    response = response.pop(0) if len(response) > 1 else response[0]
                 if response.delay:
                     time.sleep(response.delay)
                 # Like most servers: an ETag from the body, and 304 to a request that already has it.

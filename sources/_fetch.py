@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -24,6 +27,11 @@ class FetchSettings:
     per_host: int = 2
     max_connections: int = 20
     max_redirects: int = 5
+    # Answers worth another try in this run: rate limits, server errors, cut connections.
+    retries: int = 2
+    retry_base_delay: float = 1.0
+    # A Retry-After longer than this is left to the next run.
+    max_retry_wait: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -65,18 +73,59 @@ def build_client(settings: FetchSettings) -> httpx.AsyncClient:
     )
 
 
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+class _Retryable(Exception):
+    def __init__(self, failure: FetchFailure, wait: float | None):
+        self.failure, self.wait = failure, wait
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), if it says."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
 async def fetch_one(
     client: httpx.AsyncClient, url: str, *, accept: tuple[str, ...], max_bytes: int,
-    validators: Validators | None = None,
+    validators: Validators | None = None, retries: int = 0, retry_base_delay: float = 1.0,
+    max_retry_wait: float = 30.0,
 ) -> FetchedPage | NotModified | FetchFailure:
     """GET one URL, conditionally when ``validators`` are given; every way it can go wrong comes
-    back as a FetchFailure with a reason."""
+    back as a FetchFailure with a reason. Rate limits, server errors and cut connections are tried
+    again, ``retries`` times, after exponential backoff with jitter or the server's Retry-After."""
+    for attempt in range(retries + 1):
+        try:
+            return await _get_once(client, url, accept=accept, max_bytes=max_bytes, validators=validators)
+        except _Retryable as problem:
+            backoff = retry_base_delay * 2 ** attempt * random.uniform(1, 1.5)  # jitter spreads retries out
+            wait = problem.wait if problem.wait is not None else backoff
+            if attempt == retries or wait > max_retry_wait:
+                return problem.failure
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+async def _get_once(
+    client: httpx.AsyncClient, url: str, *, accept: tuple[str, ...], max_bytes: int, validators: Validators | None,
+) -> FetchedPage | NotModified | FetchFailure:
     etag, last_modified = validators or (None, None)
     headers = {k: v for k, v in (("If-None-Match", etag), ("If-Modified-Since", last_modified)) if v}
     try:
         async with client.stream("GET", url, headers=headers) as response:
             if response.status_code == 304:
                 return NotModified(url)
+            if response.status_code in RETRY_STATUSES:
+                wait = _retry_after(response.headers.get("retry-after"))
+                reason = f"HTTP {response.status_code}" + (f" (retry after {wait:.0f} s)" if wait else "")
+                raise _Retryable(FetchFailure(url, reason), wait)
             if response.status_code >= 400:
                 return FetchFailure(url, f"HTTP {response.status_code}")
             content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -96,6 +145,8 @@ async def fetch_one(
         return FetchFailure(url, f"timeout ({type(exc).__name__})")
     except httpx.TooManyRedirects:
         return FetchFailure(url, "too many redirects")
+    except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError) as exc:
+        raise _Retryable(FetchFailure(url, f"connection error: {type(exc).__name__}: {exc}"), None) from None
     except httpx.HTTPError as exc:
         return FetchFailure(url, f"connection error: {type(exc).__name__}: {exc}")
 
@@ -107,7 +158,9 @@ async def _fetch_all(urls: list[str], settings: FetchSettings, accept: tuple[str
     async def polite(client, url):
         async with host_slots[urlsplit(url).netloc]:
             return await fetch_one(client, url, accept=accept, max_bytes=settings.max_bytes,
-                                   validators=validators.get(url))
+                                   validators=validators.get(url), retries=settings.retries,
+                                   retry_base_delay=settings.retry_base_delay,
+                                   max_retry_wait=settings.max_retry_wait)
 
     async with build_client(settings) as client:
         return await asyncio.gather(*(polite(client, url) for url in urls))

@@ -1,9 +1,11 @@
+import time
+
 import pytest
 
 from newswatch.loopback import LoopbackSite, Response, free_port
 from sources import FetchedPage, FetchFailure, FetchSettings, Source, SourceError, discover, fetch_pages, load_sources
 
-FAST = FetchSettings(connect_timeout=1, read_timeout=1, max_bytes=10_000)
+FAST = FetchSettings(connect_timeout=1, read_timeout=1, max_bytes=10_000, retry_base_delay=0.05)
 
 
 def test_default_sources_file_loads():
@@ -121,3 +123,27 @@ def test_an_unchanged_feed_costs_one_conditional_request(site):
     site.routes["/review/feed.xml"] = Response(site.routes["/review/feed.xml"].body + b"\n", "application/xml")
     changed = discover(source, FAST, validators=first.validators)
     assert len(changed.entries) == 2 and changed.validators[source.feed] != first.validators[source.feed]
+
+
+def test_server_errors_and_rate_limits_are_retried():
+    flaky = [Response(b"busy", "text/plain", status=503), Response(b"busy", "text/plain", status=502),
+             Response(b"<p>finally</p>")]
+    limited = [Response(b"slow down", "text/plain", status=429, headers={"Retry-After": "1"}), Response(b"<p>ok</p>")]
+    with LoopbackSite({"/flaky": flaky, "/limited": limited}) as site:
+        started = time.monotonic()
+        results = fetch_pages([site.url("/flaky"), site.url("/limited")], FAST)
+        elapsed = time.monotonic() - started
+    assert all(isinstance(r, FetchedPage) for r in results)
+    assert [r.path for r in site.requests].count("/flaky") == 3
+    assert [r.path for r in site.requests].count("/limited") == 2
+    assert elapsed >= 1.0  # Retry-After was honoured
+
+
+def test_retries_give_up_with_the_last_reason():
+    never = Response(b"down", "text/plain", status=500)
+    far = Response(b"later", "text/plain", status=429, headers={"Retry-After": "3600"})
+    with LoopbackSite({"/down": never, "/far": far}) as site:
+        down, later = fetch_pages([site.url("/down"), site.url("/far")], FAST)
+    assert down.reason == "HTTP 500" and [r.path for r in site.requests].count("/down") == 1 + FAST.retries
+    assert later.reason == "HTTP 429 (retry after 3600 s)"  # too long to wait: left to the next run
+    assert [r.path for r in site.requests].count("/far") == 1
