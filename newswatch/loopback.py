@@ -46,10 +46,24 @@ class LoopbackSite:
     def __init__(self, routes: dict[str, Response] | None = None, *, port: int = 0):
         self.routes: dict[str, Response | list[Response]] = dict(routes or {})
         self.requests: list[SeenRequest] = []
+        # Requests being answered now, and the most at once: concurrency measured at the server.
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self._count = threading.Lock()
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
+                with site._count:
+                    site.in_flight += 1
+                    site.peak_in_flight = max(site.peak_in_flight, site.in_flight)
+                try:
+                    self._answer()
+                finally:
+                    with site._count:
+                        site.in_flight -= 1
+
+            def _answer(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 site.requests.append(SeenRequest(self.command, self.path, dict(self.headers), body))

@@ -58,7 +58,7 @@ def discover(source: Source, settings: FetchSettings, *, validators: Mapping[str
 
 def _get(url: str, settings: FetchSettings, known: Mapping[str, Validators], found: Discovery) -> FetchedPage | None:
     """Fetch a feed or sitemap conditionally; None when unchanged. Records its new validators."""
-    (result,) = fetch_pages([url], settings, accept=FEED_TYPES, validators=known)
+    (result,) = fetch_pages([url], settings, accept=FEED_TYPES, validators=known, respect_robots=False)
     if isinstance(result, NotModified):
         found.unchanged.append(url)
         return None

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
 
 import httpx
 
@@ -32,6 +32,11 @@ class FetchSettings:
     retry_base_delay: float = 1.0
     # A Retry-After longer than this is left to the next run.
     max_retry_wait: float = 30.0
+    # Seconds between the starts of two requests to one host (a robots.txt Crawl-delay, up to
+    # max_crawl_delay, wins when longer).
+    min_delay: float = 0.5
+    max_crawl_delay: float = 10.0
+    respect_robots: bool = True
 
 
 @dataclass(frozen=True)
@@ -151,28 +156,79 @@ async def _get_once(
         return FetchFailure(url, f"connection error: {type(exc).__name__}: {exc}")
 
 
+class _Host:
+    """One host's politeness: its robots.txt rules, its concurrency slots and request spacing."""
+
+    def __init__(self, settings: FetchSettings):
+        self.slots = asyncio.Semaphore(settings.per_host)
+        self.spacing = asyncio.Lock()
+        self.delay = settings.min_delay
+        self.next_start = 0.0
+        self.robots: RobotFileParser | None = None  # None: everything allowed
+        self.robots_failure: str | None = None
+
+    async def read_robots(self, client: httpx.AsyncClient, base: str, settings: FetchSettings) -> None:
+        try:
+            response = await client.get(base + "/robots.txt")
+        except httpx.HTTPError as exc:
+            self.robots_failure = f"robots.txt unreachable ({type(exc).__name__}); not fetched"
+            return
+        if response.status_code >= 500:  # RFC 9309: a server error means "disallow all" for now
+            self.robots_failure = f"robots.txt answered HTTP {response.status_code}; not fetched"
+        elif response.status_code < 400:
+            self.robots = RobotFileParser()
+            self.robots.parse(response.text.splitlines())
+            crawl_delay = self.robots.crawl_delay(settings.user_agent)
+            if crawl_delay:
+                self.delay = max(self.delay, min(float(crawl_delay), settings.max_crawl_delay))
+
+    async def wait_turn(self) -> None:
+        async with self.spacing:
+            now = asyncio.get_running_loop().time()
+            if self.next_start > now:
+                await asyncio.sleep(self.next_start - now)
+            self.next_start = max(now, self.next_start) + self.delay
+
+
 async def _fetch_all(urls: list[str], settings: FetchSettings, accept: tuple[str, ...],
-                     validators: Mapping[str, Validators]):
-    host_slots: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(settings.per_host))
-
-    async def polite(client, url):
-        async with host_slots[urlsplit(url).netloc]:
-            return await fetch_one(client, url, accept=accept, max_bytes=settings.max_bytes,
-                                   validators=validators.get(url), retries=settings.retries,
-                                   retry_base_delay=settings.retry_base_delay,
-                                   max_retry_wait=settings.max_retry_wait)
-
+                     validators: Mapping[str, Validators], respect_robots: bool):
     async with build_client(settings) as client:
-        return await asyncio.gather(*(polite(client, url) for url in urls))
+        hosts: dict[str, _Host] = {}
+        for url in urls:
+            parts = urlsplit(url)
+            hosts.setdefault(f"{parts.scheme}://{parts.netloc}", _Host(settings))
+        if respect_robots:
+            await asyncio.gather(*(host.read_robots(client, base, settings) for base, host in hosts.items()))
+
+        async def polite(url):
+            parts = urlsplit(url)
+            host = hosts[f"{parts.scheme}://{parts.netloc}"]
+            if host.robots_failure:
+                return FetchFailure(url, host.robots_failure)
+            if host.robots and not host.robots.can_fetch(settings.user_agent, url):
+                return FetchFailure(url, "disallowed by robots.txt")
+            async with host.slots:
+                await host.wait_turn()
+                return await fetch_one(client, url, accept=accept, max_bytes=settings.max_bytes,
+                                       validators=validators.get(url), retries=settings.retries,
+                                       retry_base_delay=settings.retry_base_delay,
+                                       max_retry_wait=settings.max_retry_wait)
+
+        return await asyncio.gather(*(polite(url) for url in urls))
 
 
 def fetch_pages(
     urls: Iterable[str], settings: FetchSettings, *, accept: tuple[str, ...] = HTML_TYPES,
-    validators: Mapping[str, Validators] | None = None,
+    validators: Mapping[str, Validators] | None = None, respect_robots: bool | None = None,
 ) -> list[FetchedPage | NotModified | FetchFailure]:
-    """Fetch URLs concurrently (at most ``settings.per_host`` at a time per host), in input order;
-    conditionally for the URLs that have ``validators``."""
+    """Fetch URLs concurrently, in input order; conditionally for the URLs that have ``validators``.
+
+    Politely: at most ``settings.per_host`` requests at a time per host, request starts spaced by
+    ``min_delay`` (or the host's Crawl-delay), and, for article pages, what robots.txt disallows
+    is not fetched. Feeds and sitemaps (``respect_robots=False``) are published for machines.
+    """
     urls = list(urls)
     if not urls:
         return []
-    return list(asyncio.run(_fetch_all(urls, settings, accept, validators or {})))
+    robots = settings.respect_robots if respect_robots is None else respect_robots
+    return list(asyncio.run(_fetch_all(urls, settings, accept, validators or {}, robots)))

@@ -5,7 +5,7 @@ import pytest
 from newswatch.loopback import LoopbackSite, Response, free_port
 from sources import FetchedPage, FetchFailure, FetchSettings, Source, SourceError, discover, fetch_pages, load_sources
 
-FAST = FetchSettings(connect_timeout=1, read_timeout=1, max_bytes=10_000, retry_base_delay=0.05)
+FAST = FetchSettings(connect_timeout=1, read_timeout=1, max_bytes=10_000, retry_base_delay=0.05, min_delay=0)
 
 
 def test_default_sources_file_loads():
@@ -102,7 +102,9 @@ def test_every_fetch_failure_has_a_reason():
     assert reasons["/pdf"] == "unexpected content type 'application/pdf'"
     assert reasons["/huge"].startswith("body too large")
     assert reasons["/loop"] == "too many redirects"
-    assert reasons[dead].startswith("connection error")
+    assert reasons[dead].startswith("robots.txt unreachable")  # RFC 9309: no robots.txt answer, no fetch
+    (unpolite,) = fetch_pages([dead], FAST, respect_robots=False)
+    assert unpolite.reason.startswith("connection error")
     assert [r.url for r in results][:len(routes)] == [site.url(p) for p in routes]  # input order kept
 
 
@@ -147,3 +149,41 @@ def test_retries_give_up_with_the_last_reason():
     assert down.reason == "HTTP 500" and [r.path for r in site.requests].count("/down") == 1 + FAST.retries
     assert later.reason == "HTTP 429 (retry after 3600 s)"  # too long to wait: left to the next run
     assert [r.path for r in site.requests].count("/far") == 1
+
+
+def test_robots_txt_is_honoured_for_pages_only():
+    robots = b"User-agent: *\nDisallow: /private/\nCrawl-delay: 1\n"
+    routes = {"/robots.txt": Response(robots, "text/plain"), "/private/a.html": Response(b"<p>secret</p>"),
+              "/news/b.html": Response(b"<p>news</p>"), "/news/c.html": Response(b"<p>more news</p>"),
+              "/private/feed.xml": Response(b'<rss version="2.0"><channel><title>f</title></channel></rss>',
+                                            "application/rss+xml")}
+    with LoopbackSite(routes) as site:
+        started = time.monotonic()
+        private, b, c = fetch_pages([site.url("/private/a.html"), site.url("/news/b.html"), site.url("/news/c.html")],
+                                    FAST)
+        elapsed = time.monotonic() - started
+        assert discover(Source("Feed", feed=site.url("/private/feed.xml")), FAST).entries == []  # feeds: not checked
+    assert private.reason == "disallowed by robots.txt"
+    assert isinstance(b, FetchedPage) and isinstance(c, FetchedPage)
+    assert elapsed >= 1.0  # Crawl-delay spaced the two requests to the host
+    paths = [r.path for r in site.requests]
+    assert paths.count("/robots.txt") == 1 and "/private/a.html" not in paths
+
+
+def test_a_robots_txt_server_error_means_not_now():
+    routes = {"/robots.txt": Response(b"oops", "text/plain", status=503), "/a.html": Response(b"<p>a</p>")}
+    with LoopbackSite(routes) as site:
+        (page,) = fetch_pages([site.url("/a.html")], FAST)
+    assert page.reason == "robots.txt answered HTTP 503; not fetched"
+    assert "/a.html" not in [r.path for r in site.requests]
+
+
+def test_requests_to_one_host_are_spaced_and_capped():
+    routes = {f"/p{i}.html": Response(b"<p>x</p>", delay=0.2) for i in range(6)}
+    with LoopbackSite(routes) as site:
+        started = time.monotonic()
+        results = fetch_pages([site.url(p) for p in routes], FetchSettings(per_host=2, min_delay=0.1))
+        elapsed = time.monotonic() - started
+    assert all(isinstance(r, FetchedPage) for r in results)
+    assert site.peak_in_flight == 2  # the per-host cap, measured at the server
+    assert elapsed >= 0.5  # six starts at least 0.1 s apart
