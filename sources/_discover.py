@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gzip
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -96,7 +98,7 @@ def _sitemap_entries(source: Source, settings: FetchSettings, known: Mapping[str
         page = _get(url, settings, known, found)
         if page is None:
             continue
-        root = _parse_xml(page)
+        root = _parse_xml(page, settings.max_bytes)
         for loc in root.iterfind("{*}sitemap/{*}loc"):
             if depth < MAX_SITEMAP_DEPTH and loc.text:
                 queue.append((loc.text.strip(), depth + 1))
@@ -107,9 +109,19 @@ def _sitemap_entries(source: Source, settings: FetchSettings, known: Mapping[str
     return entries
 
 
-def _parse_xml(page: FetchedPage):
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+def _parse_xml(page: FetchedPage, max_bytes: int):
+    # Entities are never expanded and no DTD is fetched: a hostile sitemap cannot blow up.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
+    body = page.body
+    if body[:2] == b"\x1f\x8b":  # a gzipped sitemap (.xml.gz), unpacked within the size limit
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(body)) as packed:
+                body = packed.read(max_bytes + 1)
+        except (OSError, EOFError) as exc:
+            raise SourceError(f"{page.url}: broken gzip ({exc})") from None
+        if len(body) > max_bytes:
+            raise SourceError(f"{page.url}: unpacked sitemap over {max_bytes} bytes")
     try:
-        return etree.fromstring(page.body, parser=parser)
+        return etree.fromstring(body, parser=parser)
     except etree.XMLSyntaxError as exc:
         raise SourceError(f"{page.url}: not a readable sitemap ({exc})") from None

@@ -13,7 +13,7 @@ import httpx
 
 USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; news monitoring)"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-FEED_TYPES = ("xml", "rss", "atom", "json", "text/plain")
+FEED_TYPES = ("xml", "rss", "atom", "json", "text/plain", "gzip")
 
 
 @dataclass(frozen=True)

@@ -187,3 +187,40 @@ def test_requests_to_one_host_are_spaced_and_capped():
     assert all(isinstance(r, FetchedPage) for r in results)
     assert site.peak_in_flight == 2  # the per-host cap, measured at the server
     assert elapsed >= 0.5  # six starts at least 0.1 s apart
+
+
+def test_sitemap_index_with_gzip_children():
+    import gzip
+
+    with LoopbackSite() as site:
+        child = ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                 f'<url><loc>{site.base_url}/a.html</loc></url></urlset>').encode()
+        index = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                 f'<sitemap><loc>{site.base_url}/news.xml.gz</loc></sitemap></sitemapindex>').encode()
+        site.routes["/sitemap.xml"] = Response(index, "application/xml")
+        site.routes["/news.xml.gz"] = Response(gzip.compress(child), "application/x-gzip")
+        entries = discover(Source("Maps", sitemap=site.url("/sitemap.xml")), FAST).entries
+    assert [e.url for e in entries] == [site.url("/a.html")]
+
+
+LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+          '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+          '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">'
+          '<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">'
+          '<!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">'
+          '<!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">]>')
+
+
+def test_entities_in_a_feed_or_sitemap_do_not_expand():
+    feed = (LAUGHS + '<rss version="2.0"><channel><title>&lol6;</title><item><title>&lol6;</title>'
+            '<link>https://a.example/1</link></item></channel></rss>').encode()
+    sitemap = (LAUGHS + '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>'
+               'https://a.example/&lol6;</loc></url></urlset>').encode()
+    with LoopbackSite({"/feed.xml": Response(feed, "application/rss+xml"),
+                       "/sitemap.xml": Response(sitemap, "application/xml")}) as site:
+        started = time.monotonic()
+        feed_entries = discover(Source("F", feed=site.url("/feed.xml")), FAST).entries
+        with pytest.raises(SourceError, match="not a readable sitemap .*amplification"):
+            discover(Source("S", sitemap=site.url("/sitemap.xml")), FAST)  # refused, with the reason
+    assert time.monotonic() - started < 5
+    assert feed_entries and all(len(e.url) < 200 and len(e.title or "") < 200 for e in feed_entries)
