@@ -21,7 +21,7 @@ from sources import (
     Source,
     SourceError,
     Validators,
-    discover,
+    discover_many,
     fetch_pages,
     load_sources,
 )
@@ -42,23 +42,31 @@ def alert_urls_from_block() -> list[str]:
 
 
 @dataclass
-class Harvest:
-    """What one source yielded this run, before anything is stored."""
+class Plan:
+    """What one source announced this run and which of its pages to fetch."""
 
     source: str
     feed_url: str | None
     announced: int = 0
-    articles: list[tuple[Article, Detection]] = field(default_factory=list)
-    failures: list[tuple[str, str]] = field(default_factory=list)
+    todo: list[str] = field(default_factory=list)
     feed_error: str | None = None
     # ETag / Last-Modified of the feeds and sitemaps read this run, saved once the articles are.
     validators: dict[str, Validators] = field(default_factory=dict)
 
+
+@dataclass
+class Harvest:
+    """What one source yielded this run, before anything is stored."""
+
+    plan: Plan
+    articles: list[tuple[Article, Detection]] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
     @property
     def run_error(self) -> str | None:
         """Why this source failed this run: its feed could not be read, or every page it tried failed."""
-        if self.feed_error:
-            return self.feed_error
+        if self.plan.feed_error:
+            return self.plan.feed_error
         if self.failures and not self.articles:
             return f"all {len(self.failures)} pages failed, e.g. {self.failures[0][1]}"
         return None
@@ -79,28 +87,41 @@ class RunSummary:
     dark_sources: list[str] = field(default_factory=list)
 
 
+@task(name="discover-sources", cache_policy=NO_CACHE, persist_result=False)
+def discover_sources(sources: list[Source], *, fetch: FetchSettings, db_path: Path, max_attempts: int) -> list[Plan]:
+    """Read every feed and sitemap over one client (conditionally), and plan the pages to fetch:
+    announced ones not stored yet, and earlier failures still to retry."""
+    logger = get_run_logger()
+    with Store(db_path) as store:
+        cached = {source.name: store.validators(source.name) for source in sources}
+    discoveries = discover_many(sources, fetch, validators=cached)
+    plans = []
+    with Store(db_path) as store:
+        for source in sources:
+            plan = Plan(source=source.name, feed_url=source.feed or source.sitemap)
+            found = discoveries[source.name]
+            if isinstance(found, SourceError):
+                logger.warning("%s: %s", source.name, found)
+                plan.feed_error = str(found)
+                announced = []
+            else:
+                announced, plan.validators = [e.url for e in found.entries], found.validators
+            plan.announced = len(announced)
+            known = store.known_urls(announced)
+            plan.todo = list(dict.fromkeys([u for u in announced if u not in known]
+                                           + store.urls_to_retry(source.name, max_attempts=max_attempts)))
+            plans.append(plan)
+    logger.info("%d sources: %d entries announced, %d pages to fetch", len(plans),
+                sum(p.announced for p in plans), sum(len(p.todo) for p in plans))
+    return plans
+
+
 # Article text stays in memory: no result persistence, no input hashing for caches.
 @task(name="collect-source", cache_policy=NO_CACHE, persist_result=False)
-def collect_source(source: Source, *, fetch: FetchSettings, db_path: Path, max_attempts: int,
-                   topics: list[Topic]) -> Harvest:
-    logger = get_run_logger()
-    harvest = Harvest(source=source.name, feed_url=source.feed or source.sitemap)
-    with Store(db_path) as store:
-        cached = store.validators(source.name)
-    try:
-        discovery = discover(source, fetch, validators=cached)
-        entries, harvest.validators = discovery.entries, discovery.validators
-    except SourceError as exc:
-        logger.warning("%s: %s", source.name, exc)
-        harvest.feed_error = str(exc)
-        entries = []
-    harvest.announced = len(entries)
-    with Store(db_path) as store:
-        announced = [e.url for e in entries]
-        known = store.known_urls(announced)
-        todo = list(dict.fromkeys([u for u in announced if u not in known]
-                                  + store.urls_to_retry(source.name, max_attempts=max_attempts)))
-    for result in fetch_pages(todo, fetch):
+def collect_source(plan: Plan, *, fetch: FetchSettings, topics: list[Topic]) -> Harvest:
+    """Fetch one source's planned pages, extract and detect."""
+    harvest = Harvest(plan)
+    for result in fetch_pages(plan.todo, fetch):
         if not isinstance(result, FetchedPage):
             harvest.failures.append((result.url, result.reason))
             continue
@@ -110,8 +131,7 @@ def collect_source(source: Source, *, fetch: FetchSettings, db_path: Path, max_a
             harvest.failures.append((result.url, f"extraction: {exc}"))
             continue
         harvest.articles.append((article, detect_topics(topics, title=article.title, text=article.text)))
-    logger.info("%s: %d announced, %d fetched, %d failed", source.name, len(entries), len(todo),
-                len(harvest.failures))
+    get_run_logger().info("%s: %d fetched, %d failed", plan.source, len(plan.todo), len(harvest.failures))
     return harvest
 
 
@@ -121,22 +141,23 @@ def store_harvests(harvests: list[Harvest], *, db_path: Path, alert_urls: list[S
     summary = RunSummary(sources=len(harvests))
     with Store(db_path) as store:
         for harvest in harvests:
-            summary.announced += harvest.announced
-            if harvest.feed_error:
-                store.record_failure(harvest.feed_url, source=harvest.source, reason=harvest.feed_error, kind="feed")
-                summary.failures.append((harvest.feed_url, harvest.feed_error))
-            elif harvest.feed_url:
-                store.clear_failure(harvest.feed_url)
+            plan = harvest.plan
+            summary.announced += plan.announced
+            if plan.feed_error:
+                store.record_failure(plan.feed_url, source=plan.source, reason=plan.feed_error, kind="feed")
+                summary.failures.append((plan.feed_url, plan.feed_error))
+            elif plan.feed_url:
+                store.clear_failure(plan.feed_url)
             for url, reason in harvest.failures:
-                store.record_failure(url, source=harvest.source, reason=reason)
+                store.record_failure(url, source=plan.source, reason=reason)
                 summary.failures.append((url, reason))
             for article, detection in harvest.articles:
-                saved = store.save_article(article, detection, source=harvest.source, channels=channels)
+                saved = store.save_article(article, detection, source=plan.source, channels=channels)
                 summary.fetched += 1
                 summary.new += saved.status == "new"
                 summary.duplicates += saved.status == "duplicate"
                 summary.flagged += saved.status == "new" and detection.flagged
-            store.save_validators(harvest.source, harvest.validators)
+            store.save_validators(plan.source, plan.validators)
     return summary
 
 
@@ -161,14 +182,14 @@ def report_source_health(harvests: list[Harvest], *, db_path: Path, alert_urls: 
     dark = []
     with Store(db_path) as store:
         for harvest in harvests:
-            change = store.record_source_run(harvest.source, error=harvest.run_error, dark_after=dark_after)
-            health = next(row for row in store.source_health() if row["source"] == harvest.source)
+            source = harvest.plan.source
+            change = store.record_source_run(source, error=harvest.run_error, dark_after=dark_after)
+            health = next(row for row in store.source_health() if row["source"] == source)
             if health["consecutive_failures"] >= dark_after:
-                dark.append(harvest.source)
-                logger.warning("source %s is dark since %s: %s", harvest.source, health["dark_since"],
-                               health["last_error"])
+                dark.append(source)
+                logger.warning("source %s is dark since %s: %s", source, health["dark_since"], health["last_error"])
             if change and alerts.send_source_notice(urls, change=change, health=health):
-                store.source_notified(harvest.source, dark=change == "dark")
+                store.source_notified(source, dark=change == "dark")
     return dark
 
 
@@ -189,12 +210,11 @@ def monitor(sources_file: str | None = None, db_path: str | None = None,
     urls = settings.alert_urls or alert_urls_from_block()
     secret_urls = [] if alert_mode == "none" else [SecretStr(u) for u in urls]
     topics = load_topics(settings.topics_file)
-    collecting = [
-        collect_source.submit(source, fetch=settings.fetch, db_path=settings.db_path,
-                              max_attempts=settings.max_attempts, topics=topics)
-        for source in load_sources(settings.sources_file)
-    ]
-    harvests = [future.result() for future in collecting]
+    plans = discover_sources(load_sources(settings.sources_file), fetch=settings.fetch, db_path=settings.db_path,
+                             max_attempts=settings.max_attempts)
+    # One task per source with pages to fetch; a source with nothing new needs none.
+    collecting = [collect_source.submit(plan, fetch=settings.fetch, topics=topics) for plan in plans if plan.todo]
+    harvests = [future.result() for future in collecting] + [Harvest(plan) for plan in plans if not plan.todo]
     summary = store_harvests(harvests, db_path=settings.db_path, alert_urls=secret_urls)
     summary.dark_sources = report_source_health(harvests, db_path=settings.db_path, alert_urls=secret_urls,
                                                 dark_after=settings.dark_after)

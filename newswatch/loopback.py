@@ -43,7 +43,7 @@ class LoopbackSite:
     A route may be a list of Responses, served in turn (the last one from then on). GET and POST
     are answered alike, and every request is kept in ``requests`` (a webhook receiver)."""
 
-    def __init__(self, routes: dict[str, Response] | None = None, *, port: int = 0):
+    def __init__(self, routes: dict[str, Response] | None = None, *, port: int = 0, host: str = "127.0.0.1"):
         self.routes: dict[str, Response | list[Response]] = dict(routes or {})
         self.requests: list[SeenRequest] = []
         # Requests being answered now, and the most at once: concurrency measured at the server.
@@ -95,14 +95,16 @@ class LoopbackSite:
             def log_message(self, *args):
                 pass
 
+        if not host.startswith("127."):
+            raise ValueError(f"{host} is not a loopback address")
         try:
-            self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+            self._server = ThreadingHTTPServer((host, port), Handler)
         except OSError:
             if not port:
                 raise
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # the preferred port is taken
+            self._server = ThreadingHTTPServer((host, 0), Handler)  # the preferred port is taken
         self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
+        self.base_url = f"http://{host}:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self) -> LoopbackSite:

@@ -1,7 +1,7 @@
 """Where articles come from: the sources file, feed/sitemap/page-list discovery, polite httpx fetching."""
 
 from ._config import Source, load_sources
-from ._discover import Discovery, Entry, SourceError, discover
+from ._discover import Discovery, Entry, SourceError, discover, discover_many
 from ._fetch import FetchedPage, FetchFailure, FetchSettings, NotModified, Validators, fetch_pages
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "SourceError",
     "Validators",
     "discover",
+    "discover_many",
     "fetch_pages",
     "load_sources",
 ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import gzip
 import io
 import re
@@ -10,7 +11,7 @@ import feedparser
 from lxml import etree
 
 from ._config import Source
-from ._fetch import FEED_TYPES, FetchedPage, FetchSettings, NotModified, Validators, fetch_pages
+from ._fetch import FEED_TYPES, FetchedPage, Fetcher, FetchSettings, NotModified, Validators
 
 # How deep sitemap indexes may nest before we stop following them.
 MAX_SITEMAP_DEPTH = 3
@@ -45,23 +46,48 @@ class Discovery:
 def discover(source: Source, settings: FetchSettings, *, validators: Mapping[str, Validators] | None = None
              ) -> Discovery:
     """List the articles a source announces now. With ``validators`` from last time, a feed or
-    sitemap that has not changed costs one conditional request and announces nothing new."""
-    found = Discovery()
-    known = validators or {}
-    if source.feed:
-        page = _get(source.feed, settings, known, found)
-        if page:
-            found.entries = _feed_entries(source, page)
-    elif source.sitemap:
-        found.entries = _sitemap_entries(source, settings, known, found)
-    else:
-        found.entries = [Entry(url=url, source=source.name) for url in source.pages]
+    sitemap that has not changed costs one conditional request and announces nothing new.
+
+    Raises:
+        SourceError: the feed or sitemap could not be read.
+    """
+    (found,) = discover_many([source], settings, validators={source.name: validators or {}}).values()
+    if isinstance(found, SourceError):
+        raise found
     return found
 
 
-def _get(url: str, settings: FetchSettings, known: Mapping[str, Validators], found: Discovery) -> FetchedPage | None:
+def discover_many(sources: list[Source], settings: FetchSettings, *,
+                  validators: Mapping[str, Mapping[str, Validators]] | None = None
+                  ) -> dict[str, Discovery | SourceError]:
+    """Discover many sources at once, over one shared client: {source name: Discovery or the error}."""
+    async def run() -> list[Discovery | SourceError]:
+        async with Fetcher(settings) as fetcher:
+            return await asyncio.gather(*(
+                _discover(fetcher, source, (validators or {}).get(source.name, {})) for source in sources))
+
+    return dict(zip([s.name for s in sources], asyncio.run(run()) if sources else [], strict=True))
+
+
+async def _discover(fetcher: Fetcher, source: Source, known: Mapping[str, Validators]) -> Discovery | SourceError:
+    found = Discovery()
+    try:
+        if source.feed:
+            page = await _get(fetcher, source.feed, known, found)
+            if page:
+                found.entries = _feed_entries(source, page)
+        elif source.sitemap:
+            found.entries = await _sitemap_entries(fetcher, source, known, found)
+        else:
+            found.entries = [Entry(url=url, source=source.name) for url in source.pages]
+    except SourceError as exc:
+        return exc
+    return found
+
+
+async def _get(fetcher: Fetcher, url: str, known: Mapping[str, Validators], found: Discovery) -> FetchedPage | None:
     """Fetch a feed or sitemap conditionally; None when unchanged. Records its new validators."""
-    (result,) = fetch_pages([url], settings, accept=FEED_TYPES, validators=known, respect_robots=False)
+    result = await fetcher.get(url, accept=FEED_TYPES, validators=known.get(url), respect_robots=False)
     if isinstance(result, NotModified):
         found.unchanged.append(url)
         return None
@@ -101,16 +127,16 @@ def _feed_entries(source: Source, page: FetchedPage) -> list[Entry]:
     return entries
 
 
-def _sitemap_entries(source: Source, settings: FetchSettings, known: Mapping[str, Validators],
-                     found: Discovery) -> list[Entry]:
+async def _sitemap_entries(fetcher: Fetcher, source: Source, known: Mapping[str, Validators],
+                           found: Discovery) -> list[Entry]:
     entries: list[Entry] = []
     queue = [(source.sitemap, 0)]
     while queue:
         url, depth = queue.pop(0)
-        page = _get(url, settings, known, found)
+        page = await _get(fetcher, url, known, found)
         if page is None:
             continue
-        root = _parse_xml(page, settings.max_bytes)
+        root = _parse_xml(page, fetcher.settings.max_bytes)
         for loc in root.iterfind("{*}sitemap/{*}loc"):
             if depth < MAX_SITEMAP_DEPTH and loc.text:
                 queue.append((loc.text.strip(), depth + 1))

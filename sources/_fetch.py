@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
+import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,6 +11,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
+import certifi
 import httpx
 
 USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; news monitoring)"
@@ -67,9 +70,16 @@ class FetchFailure:
     reason: str
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle takes ~15 ms: once per process, not once per client.
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def build_client(settings: FetchSettings) -> httpx.AsyncClient:
     """The one place an HTTP client is made: explicit timeouts, limits, redirects and User-Agent."""
     return httpx.AsyncClient(
+        verify=_tls_context(),
         headers={"User-Agent": settings.user_agent},
         timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
         limits=httpx.Limits(max_connections=settings.max_connections),
@@ -164,23 +174,29 @@ class _Host:
         self.spacing = asyncio.Lock()
         self.delay = settings.min_delay
         self.next_start = 0.0
+        self.robots_read = asyncio.Lock()
+        self.robots_done = False
         self.robots: RobotFileParser | None = None  # None: everything allowed
         self.robots_failure: str | None = None
 
     async def read_robots(self, client: httpx.AsyncClient, base: str, settings: FetchSettings) -> None:
-        try:
-            response = await client.get(base + "/robots.txt")
-        except httpx.HTTPError as exc:
-            self.robots_failure = f"robots.txt unreachable ({type(exc).__name__}); not fetched"
-            return
-        if response.status_code >= 500:  # RFC 9309: a server error means "disallow all" for now
-            self.robots_failure = f"robots.txt answered HTTP {response.status_code}; not fetched"
-        elif response.status_code < 400:
-            self.robots = RobotFileParser()
-            self.robots.parse(response.text.splitlines())
-            crawl_delay = self.robots.crawl_delay(settings.user_agent)
-            if crawl_delay:
-                self.delay = max(self.delay, min(float(crawl_delay), settings.max_crawl_delay))
+        async with self.robots_read:
+            if self.robots_done:
+                return
+            self.robots_done = True
+            try:
+                response = await client.get(base + "/robots.txt")
+            except httpx.HTTPError as exc:
+                self.robots_failure = f"robots.txt unreachable ({type(exc).__name__}); not fetched"
+                return
+            if response.status_code >= 500:  # RFC 9309: a server error means "disallow all" for now
+                self.robots_failure = f"robots.txt answered HTTP {response.status_code}; not fetched"
+            elif response.status_code < 400:
+                self.robots = RobotFileParser()
+                self.robots.parse(response.text.splitlines())
+                crawl_delay = self.robots.crawl_delay(settings.user_agent)
+                if crawl_delay:
+                    self.delay = max(self.delay, min(float(crawl_delay), settings.max_crawl_delay))
 
     async def wait_turn(self) -> None:
         async with self.spacing:
@@ -190,31 +206,46 @@ class _Host:
             self.next_start = max(now, self.next_start) + self.delay
 
 
-async def _fetch_all(urls: list[str], settings: FetchSettings, accept: tuple[str, ...],
-                     validators: Mapping[str, Validators], respect_robots: bool):
-    async with build_client(settings) as client:
-        hosts: dict[str, _Host] = {}
-        for url in urls:
-            parts = urlsplit(url)
-            hosts.setdefault(f"{parts.scheme}://{parts.netloc}", _Host(settings))
-        if respect_robots:
-            await asyncio.gather(*(host.read_robots(client, base, settings) for base, host in hosts.items()))
+class Fetcher:
+    """One shared client and per-host politeness for every request made inside ``async with``."""
 
-        async def polite(url):
-            parts = urlsplit(url)
-            host = hosts[f"{parts.scheme}://{parts.netloc}"]
+    def __init__(self, settings: FetchSettings):
+        self.settings = settings
+        self._hosts: dict[str, _Host] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        self._client = build_client(self.settings)
+        await self._client.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self._client.__aexit__(*exc)
+
+    async def get(self, url: str, *, accept: tuple[str, ...] = HTML_TYPES, validators: Validators | None = None,
+                  respect_robots: bool | None = None) -> FetchedPage | NotModified | FetchFailure:
+        """Fetch one URL politely; see fetch_pages."""
+        settings = self.settings
+        parts = urlsplit(url)
+        base = f"{parts.scheme}://{parts.netloc}"
+        host = self._hosts.setdefault(base, _Host(settings))
+        if settings.respect_robots if respect_robots is None else respect_robots:
+            await host.read_robots(self._client, base, settings)
             if host.robots_failure:
                 return FetchFailure(url, host.robots_failure)
             if host.robots and not host.robots.can_fetch(settings.user_agent, url):
                 return FetchFailure(url, "disallowed by robots.txt")
-            async with host.slots:
-                await host.wait_turn()
-                return await fetch_one(client, url, accept=accept, max_bytes=settings.max_bytes,
-                                       validators=validators.get(url), retries=settings.retries,
-                                       retry_base_delay=settings.retry_base_delay,
-                                       max_retry_wait=settings.max_retry_wait)
+        async with host.slots:
+            await host.wait_turn()
+            return await fetch_one(self._client, url, accept=accept, max_bytes=settings.max_bytes,
+                                   validators=validators, retries=settings.retries,
+                                   retry_base_delay=settings.retry_base_delay, max_retry_wait=settings.max_retry_wait)
 
-        return await asyncio.gather(*(polite(url) for url in urls))
+
+async def _fetch_all(urls: list[str], settings: FetchSettings, accept: tuple[str, ...],
+                     validators: Mapping[str, Validators], respect_robots: bool | None):
+    async with Fetcher(settings) as fetcher:
+        return await asyncio.gather(*(fetcher.get(url, accept=accept, validators=validators.get(url),
+                                                  respect_robots=respect_robots) for url in urls))
 
 
 def fetch_pages(
@@ -230,5 +261,4 @@ def fetch_pages(
     urls = list(urls)
     if not urls:
         return []
-    robots = settings.respect_robots if respect_robots is None else respect_robots
-    return list(asyncio.run(_fetch_all(urls, settings, accept, validators or {}, robots)))
+    return list(asyncio.run(_fetch_all(urls, settings, accept, validators or {}, respect_robots)))
