@@ -98,7 +98,7 @@ def discover_sources(sources: list[Source], *, fetch: FetchSettings, db_path: Pa
     plans = []
     with Store(db_path) as store:
         for source in sources:
-            plan = Plan(source=source.name, feed_url=source.feed or source.sitemap)
+            plan = Plan(source=source.name, feed_url=source.feed or source.sitemap or source.homepage)
             found = discoveries[source.name]
             if isinstance(found, SourceError):
                 logger.warning("%s: %s", source.name, found)

@@ -7,16 +7,14 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Source:
-    """One entry of the sources file: a feed, a sitemap, or a plain list of article pages."""
+    """One entry of the sources file: a feed, a sitemap, a home page to find either on, or a list of pages."""
 
     name: str
     feed: str | None = None
     sitemap: str | None = None
     pages: tuple[str, ...] = ()
-
-    @property
-    def kind(self) -> str:
-        return "feed" if self.feed else "sitemap" if self.sitemap else "pages"
+    # A site's home page: its feed (or sitemap) is found there on each run.
+    homepage: str | None = None
 
 
 def load_sources(path: str | Path) -> list[Source]:
@@ -38,14 +36,15 @@ def load_sources(path: str | Path) -> list[Source]:
         if name in names:
             raise ValueError(f"{where}: the name {name!r} is used twice")
         names.add(name)
-        kinds = [k for k in ("feed", "sitemap", "pages") if entry.get(k)]
+        kinds = [k for k in ("feed", "sitemap", "pages", "homepage") if entry.get(k)]
         if len(kinds) != 1:
-            raise ValueError(f"{where} ({name}) needs exactly one of feed, sitemap or pages")
+            raise ValueError(f"{where} ({name}) needs exactly one of feed, sitemap, pages or homepage")
         pages = entry.get("pages", [])
         if not isinstance(pages, list) or not all(isinstance(p, str) for p in pages):
             raise ValueError(f"{where} ({name}): pages must be a list of URLs")
-        for url in [entry.get("feed"), entry.get("sitemap"), *pages]:
+        for url in [entry.get("feed"), entry.get("sitemap"), entry.get("homepage"), *pages]:
             if url is not None and not str(url).startswith(("http://", "https://")):
                 raise ValueError(f"{where} ({name}): {url!r} is not an http(s) URL")
-        sources.append(Source(name=name, feed=entry.get("feed"), sitemap=entry.get("sitemap"), pages=tuple(pages)))
+        sources.append(Source(name=name, feed=entry.get("feed"), sitemap=entry.get("sitemap"), pages=tuple(pages),
+                              homepage=entry.get("homepage")))
     return sources

@@ -5,13 +5,15 @@ import gzip
 import io
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from lxml import etree
+from lxml import html as lxml_html
 
 from ._config import Source
-from ._fetch import FEED_TYPES, FetchedPage, Fetcher, FetchSettings, NotModified, Validators
+from ._fetch import FEED_TYPES, FetchedPage, Fetcher, FetchFailure, FetchSettings, NotModified, Validators
 
 # How deep sitemap indexes may nest before we stop following them.
 MAX_SITEMAP_DEPTH = 3
@@ -72,17 +74,56 @@ def discover_many(sources: list[Source], settings: FetchSettings, *,
 async def _discover(fetcher: Fetcher, source: Source, known: Mapping[str, Validators]) -> Discovery | SourceError:
     found = Discovery()
     try:
-        if source.feed:
-            page = await _get(fetcher, source.feed, known, found)
-            if page:
-                found.entries = _feed_entries(source, page)
-        elif source.sitemap:
-            found.entries = await _sitemap_entries(fetcher, source, known, found)
+        if source.feed or source.sitemap:
+            found.entries = await _discover_document(fetcher, source, known, found)
+        elif source.homepage:
+            kind, url = await _find_feed(fetcher, source.homepage)
+            found.entries = await _discover_document(fetcher, replace(source, homepage=None, **{kind: url}), known,
+                                                     found)
         else:
             found.entries = [Entry(url=url, source=source.name) for url in source.pages]
     except SourceError as exc:
         return exc
     return found
+
+
+async def _discover_document(fetcher: Fetcher, source: Source, known: Mapping[str, Validators],
+                             found: Discovery) -> list[Entry]:
+    """The entries of a source's feed or sitemap (none when unchanged since last time)."""
+    if source.feed:
+        page = await _get(fetcher, source.feed, known, found)
+        return _feed_entries(source, page) if page else []
+    return await _sitemap_entries(fetcher, source, known, found)
+
+
+# Where sites usually publish a feed, tried in this order when the home page names none.
+_USUAL_FEED_PATHS = ("/feed", "/rss", "/feed.xml", "/rss.xml", "/atom.xml", "/index.xml", "/feeds/feed.rss")
+_FEED_LINK_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json")
+
+
+async def _find_feed(fetcher: Fetcher, homepage: str) -> tuple[str, str]:
+    """("feed" or "sitemap", URL) for a site: the feeds its home page links to, else the sitemaps its
+    robots.txt lists, else a feed at a usual path."""
+    page = await fetcher.get(homepage)
+    if isinstance(page, FetchedPage):
+        tree = lxml_html.fromstring(page.body) if page.body.strip() else None
+        links = tree.xpath("//link[@rel='alternate'][@href][@type]") if tree is not None else []
+        for link in links:
+            if link.get("type").split(";")[0].strip().lower() in _FEED_LINK_TYPES:
+                return "feed", urljoin(page.final_url, link.get("href"))
+    base = "{0.scheme}://{0.netloc}".format(urlsplit(homepage))
+    robots = await fetcher.get(base + "/robots.txt", accept=("text/plain",), respect_robots=False)
+    if isinstance(robots, FetchedPage):
+        for line in robots.body.decode("utf-8", "replace").splitlines():
+            if line.lower().startswith("sitemap:"):
+                return "sitemap", line.split(":", 1)[1].strip()
+    for path in _USUAL_FEED_PATHS:
+        candidate = await fetcher.get(base + path, accept=FEED_TYPES, respect_robots=False)
+        if isinstance(candidate, FetchedPage) and feedparser.parse(_without_entity_declarations(candidate.body)).get(
+                "version"):
+            return "feed", base + path
+    reason = page.reason if isinstance(page, FetchFailure) else "it links to no feed, and no usual path has one"
+    raise SourceError(f"{homepage}: no feed or sitemap found ({reason})")
 
 
 async def _get(fetcher: Fetcher, url: str, known: Mapping[str, Validators], found: Discovery) -> FetchedPage | None:

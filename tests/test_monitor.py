@@ -254,3 +254,28 @@ def test_a_second_run_against_unchanged_feeds_makes_only_304s(tmp_path, site, ma
     assert sorted(r.path for r in second_run) == ["/daily/atom.xml", "/review/feed.xml"]
     assert all(r.headers.get("If-None-Match") for r in second_run)
     assert (again.announced, again.fetched, again.failures, again.dark_sources) == (0, 0, [], [])
+
+
+def test_hostile_pages_are_refused_with_reasons_and_the_run_goes_on(tmp_path, mail):
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 40
+    article = ("<html><head><title>Talks in Muscat</title></head><body><article><h1>Talks in Muscat</h1>"
+               + "<p>Araghchi’s delegation met Omani mediators in Muscat — “a constructive day”, he said.</p>" * 3
+               + "</article></body></html>").encode("utf-8")
+    routes = {
+        "/huge.html": Response(b"<p>" + b"x" * 50_000_000 + b"</p>"),
+        "/binary.html": Response(png),
+        "/mislabelled.html": Response(article, "text/html; charset=iso-8859-1"),
+    }
+    with LoopbackSite(routes) as site:
+        sources = tmp_path / "sources.toml"
+        sources.write_text('[[sources]]\nname = "Hostile"\npages = [' + ", ".join(f'"{site.url(p)}"' for p in routes)
+                           + "]\n")
+        summary = monitor(sources_file=str(sources), db_path=str(tmp_path / "news.db"),
+                          alert_urls=[SecretStr(mail.alert_url())])
+    reasons = dict(summary.failures)
+    assert reasons[site.url("/huge.html")].startswith("body too large")
+    assert reasons[site.url("/binary.html")] == "extraction: binary content, not HTML"
+    assert summary.new == 1
+    with Store(tmp_path / "news.db") as store:
+        (text,) = [row[0] for row in store.db.execute("select text from articles")]
+    assert "Araghchi’s delegation" in text and "“a constructive day”" in text and "â€" not in text

@@ -18,7 +18,7 @@ def test_default_sources_file_loads():
 @pytest.mark.parametrize("content, message", [
     ("", "no \\[\\[sources\\]\\]"),
     ("[[sources]]\nfeed = 'https://a.example/feed'\n", "needs a name"),
-    ("[[sources]]\nname = 'A'\n", "exactly one of feed, sitemap or pages"),
+    ("[[sources]]\nname = 'A'\n", "exactly one of feed, sitemap, pages or homepage"),
     ("[[sources]]\nname = 'A'\nfeed = 'https://a/f'\nsitemap = 'https://a/s'\n", "exactly one"),
     ("[[sources]]\nname = 'A'\nfeed = 'ftp://a.example/feed'\n", "not an http"),
     ("[[sources]]\nname = 'A'\npages = 'https://a.example/1'\n", "list of URLs"),
@@ -224,3 +224,44 @@ def test_entities_in_a_feed_or_sitemap_do_not_expand():
             discover(Source("S", sitemap=site.url("/sitemap.xml")), FAST)  # refused, with the reason
     assert time.monotonic() - started < 5
     assert feed_entries and all(len(e.url) < 200 and len(e.title or "") < 200 for e in feed_entries)
+
+
+RSS_ONE = ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+           '<item><title>One</title><link>{base}/one.html</link></item></channel></rss>')
+
+
+@pytest.mark.parametrize("how", ["link", "robots sitemap", "usual path"])
+def test_a_feed_is_found_from_the_home_page(how):
+    with LoopbackSite() as site:
+        base = site.base_url
+        home = "<html><head><title>Home</title></head><body><p>Welcome</p></body></html>"
+        if how == "link":
+            home = home.replace("</head>", '<link rel="alternate" type="application/rss+xml" href="/news/rss">'
+                                "</head>")
+            site.routes["/news/rss"] = Response(RSS_ONE.format(base=base).encode(), "application/rss+xml")
+        elif how == "robots sitemap":
+            site.routes["/robots.txt"] = Response(f"User-agent: *\nSitemap: {base}/map.xml\n".encode(), "text/plain")
+            site.routes["/map.xml"] = Response(
+                ('<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                 f"<url><loc>{base}/one.html</loc></url></urlset>").encode(), "application/xml")
+        else:
+            site.routes["/feed.xml"] = Response(RSS_ONE.format(base=base).encode(), "application/rss+xml")
+        site.routes["/"] = Response(home.encode())
+        entries = discover(Source("Site", homepage=base + "/"), FAST).entries
+    assert [e.url for e in entries] == [base + "/one.html"]
+
+
+def test_a_home_page_with_no_feed_is_a_clear_error():
+    with LoopbackSite({"/": Response(b"<html><body><p>Nothing here</p></body></html>")}) as site:
+        with pytest.raises(SourceError, match="no feed or sitemap found"):
+            discover(Source("Bare", homepage=site.base_url + "/"), FAST)
+
+
+def test_brotli_compressed_pages_are_decoded():
+    import brotli
+
+    page = b"<html><body><p>" + "Déjà vu in Geneva. ".encode() * 50 + b"</p></body></html>"
+    with LoopbackSite({"/br.html": Response(brotli.compress(page), headers={"Content-Encoding": "br"})}) as site:
+        (fetched,) = fetch_pages([site.url("/br.html")], FAST)
+    assert fetched.body == page
+    assert "br" in site.requests[-1].headers["Accept-Encoding"]
