@@ -52,6 +52,8 @@ class Plan:
     feed_error: str | None = None
     # ETag / Last-Modified of the feeds and sitemaps read this run, saved once the articles are.
     validators: dict[str, Validators] = field(default_factory=dict)
+    # The date the feed gives each entry; a stored entry whose date changed is fetched again.
+    entry_dates: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -78,6 +80,7 @@ class RunSummary:
     announced: int = 0
     fetched: int = 0
     new: int = 0
+    revised: int = 0
     duplicates: int = 0
     flagged: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
@@ -90,7 +93,8 @@ class RunSummary:
 @task(name="discover-sources", cache_policy=NO_CACHE, persist_result=False)
 def discover_sources(sources: list[Source], *, fetch: FetchSettings, db_path: Path, max_attempts: int) -> list[Plan]:
     """Read every feed and sitemap over one client (conditionally), and plan the pages to fetch:
-    announced ones not stored yet, and earlier failures still to retry."""
+    announced ones not stored yet, stored ones whose feed date changed (possible updates), and
+    earlier failures still to retry."""
     logger = get_run_logger()
     with Store(db_path) as store:
         cached = {source.name: store.validators(source.name) for source in sources}
@@ -106,9 +110,13 @@ def discover_sources(sources: list[Source], *, fetch: FetchSettings, db_path: Pa
                 announced = []
             else:
                 announced, plan.validators = [e.url for e in found.entries], found.validators
+                plan.entry_dates = {e.url: e.updated for e in found.entries if e.updated}
             plan.announced = len(announced)
             known = store.known_urls(announced)
-            plan.todo = list(dict.fromkeys([u for u in announced if u not in known]
+            stored_dates = store.entry_dates(announced)
+            updated = [url for url, date in plan.entry_dates.items()
+                       if stored_dates.get(url) and stored_dates[url] != date]
+            plan.todo = list(dict.fromkeys([u for u in announced if u not in known] + updated
                                            + store.urls_to_retry(source.name, max_attempts=max_attempts)))
             plans.append(plan)
     logger.info("%d sources: %d entries announced, %d pages to fetch", len(plans),
@@ -155,8 +163,10 @@ def store_harvests(harvests: list[Harvest], *, db_path: Path, alert_urls: list[S
                 saved = store.save_article(article, detection, source=plan.source, channels=channels)
                 summary.fetched += 1
                 summary.new += saved.status == "new"
+                summary.revised += saved.status == "revised"
                 summary.duplicates += saved.status == "duplicate"
-                summary.flagged += saved.status == "new" and detection.flagged
+                summary.flagged += saved.status in ("new", "revised") and detection.flagged
+            store.record_entry_dates(plan.entry_dates)
             store.save_validators(plan.source, plan.validators)
     return summary
 

@@ -45,7 +45,8 @@ def _open_store(db: Path | None):
 
 def _summary_line(summary) -> str:
     return (f"Monitor run: {summary.sources} sources, {summary.announced} announced, {summary.fetched} fetched, "
-            f"{summary.new} new, {summary.duplicates} duplicates, {summary.flagged} flagged, "
+            f"{summary.new} new, {summary.revised} revised, {summary.duplicates} duplicates, "
+            f"{summary.flagged} flagged, "
             f"{len(summary.failures)} failed; alerts: {summary.alerts_sent} sent, {summary.alerts_failed} failed, "
             f"{summary.alerts_gave_up} given up")
 

@@ -30,7 +30,9 @@ class Entry:
     url: str
     source: str
     title: str | None = None
-    published: str | None = None
+    # When the source last changed the entry: a feed's updated (else published) date, a sitemap's
+    # lastmod. A new value on a stored entry means the page may have been updated.
+    updated: str | None = None
     guid: str | None = None
 
 
@@ -151,6 +153,11 @@ def _without_entity_declarations(body: bytes) -> bytes:
     return body
 
 
+def _entry_date(item) -> str | None:
+    # Asking feedparser for a missing "updated" maps it to "published" with a warning: look first.
+    return item["updated"] if "updated" in item.keys() else item.get("published")
+
+
 def _feed_entries(source: Source, page: FetchedPage) -> list[Entry]:
     headers = {"content-location": page.final_url, "content-type": page.content_type}
     parsed = feedparser.parse(_without_entity_declarations(page.body), response_headers=headers)
@@ -159,7 +166,7 @@ def _feed_entries(source: Source, page: FetchedPage) -> list[Entry]:
         url = item.get("link")
         if url and url.startswith(("http://", "https://")):
             entries.append(Entry(url=url, source=source.name, title=item.get("title"),
-                                 published=item.get("published") or item.get("updated"), guid=item.get("id")))
+                                 updated=_entry_date(item), guid=item.get("id")))
     # A malformed feed that still yields links is used; one that yields none, or a document that is
     # no feed at all (a moved feed answering with a homepage), is an error, not "no news".
     if not entries and (parsed.get("bozo") or not parsed.get("version")):
@@ -184,7 +191,7 @@ async def _sitemap_entries(fetcher: Fetcher, source: Source, known: Mapping[str,
         for node in root.iterfind("{*}url"):
             loc = node.findtext("{*}loc")
             if loc:
-                entries.append(Entry(url=loc.strip(), source=source.name, published=node.findtext("{*}lastmod")))
+                entries.append(Entry(url=loc.strip(), source=source.name, updated=node.findtext("{*}lastmod")))
     return entries
 
 

@@ -16,7 +16,8 @@ class SavedArticle:
     article_id: int
     story_id: int
     # "new": a new story; "duplicate": joins the story of a stored article with the same canonical
-    # URL or text; "known": this URL was already stored, nothing was written.
+    # URL or text; "known": this URL was already stored with this text, nothing was written;
+    # "revised": this URL was stored with other text, now replaced (the old text is kept).
     status: str
     duplicate_of: int | None = None
     alerts_enqueued: int = 0

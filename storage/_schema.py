@@ -72,12 +72,26 @@ def _http_cache(db: sqlite_utils.Database) -> None:
     db["http_cache"].create_index(["source"])
 
 
+def _revisions(db: sqlite_utils.Database) -> None:
+    # The date the feed gave an entry: when it changes, the page is fetched again as a possible update.
+    db["articles"].add_column("entry_updated", str)
+    # Earlier texts of an article whose page changed (the article row always holds the latest).
+    db["article_revisions"].create(
+        {"id": int, "article_id": int, "title": str, "text": str, "text_hash": str, "flagged": int,
+         "score": float, "replaced_at": str},
+        pk="id", not_null={"article_id", "text", "text_hash", "replaced_at"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["article_revisions"].create_index(["article_id"])
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "articles.matched", _matched_words),
     (3, "alerts.next_attempt_at", _alert_retry_time),
     (4, "source_health", _source_health),
     (5, "http_cache", _http_cache),
+    (6, "revisions", _revisions),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -68,6 +68,23 @@ class Store:
             known.update(u for row in rows for u in row if u in chunk)
         return known
 
+    def entry_dates(self, urls: Iterable[str]) -> dict[str, str | None]:
+        """{URL: the feed date stored with it} for the given URLs that are stored."""
+        urls = list(dict.fromkeys(urls))
+        dates: dict[str, str | None] = {}
+        for start in range(0, len(urls), 400):
+            chunk = urls[start:start + 400]
+            marks = ",".join("?" * len(chunk))
+            dates.update(self.db.execute(
+                f"select url, entry_updated from articles where url in ({marks})", chunk).fetchall())
+        return dates
+
+    def record_entry_dates(self, dates: dict[str, str]) -> None:
+        """Remember the feed's date for stored entries, to notice when one changes."""
+        with immediate_transaction(self.db.conn):
+            self.db.conn.executemany("update articles set entry_updated = ? where url = ?",
+                                     [(date, url) for url, date in dates.items()])
+
     def save_article(
         self,
         article: Article,
@@ -79,16 +96,21 @@ class Store:
         """Store an article, its story and flags, and enqueue its alerts, in one transaction.
 
         An article whose canonical URL or exact text is already stored joins that article's story
-        as a duplicate and enqueues nothing. A URL that is already stored is left as it is ("known").
+        as a duplicate and enqueues nothing. A URL already stored with the same text is left as it
+        is ("known"); with other text it is a revision ("revised"): the earlier text goes to
+        article_revisions, and the story is flagged, and alerts enqueued, only if it was not
+        flagged before and now is.
         """
         url = article.url or article.canonical_url
         if not url:
             raise ValueError("an article needs a url or a canonical_url to be stored")
         digest = text_hash(article.text)
         with immediate_transaction(self.db.conn):
-            existing = self.db.execute("select id, story_id from articles where url = ?", [url]).fetchone()
-            if existing:
+            existing = self.db.execute("select id, story_id, text_hash from articles where url = ?", [url]).fetchone()
+            if existing and existing[2] == digest:
                 return SavedArticle(existing[0], existing[1], "known")
+            if existing:
+                return self._revise(existing[0], existing[1], article, detection, digest, channels)
             original = self.db.execute(
                 "select id, story_id from articles where duplicate_of is null and "
                 "((canonical_url = ? and ? is not null) or text_hash = ?) order by id limit 1",
@@ -112,18 +134,42 @@ class Store:
                 "matched": json.dumps(detection.actors + detection.terms, ensure_ascii=False), "fetched_at": _now(),
             }).last_pk
             self.db.execute("delete from fetch_failures where url = ?", [url])
-            enqueued = 0
-            if detection.flagged and not original:
-                for channel in channels:
-                    enqueued += self.db.execute(
-                        "insert or ignore into alerts (story_id, article_id, channel, channel_label, "
-                        "status, attempts, created_at) values (?, ?, ?, ?, 'pending', 0, ?)",
-                        [story_id, article_id, channel.key, channel.label, _now()],
-                    ).rowcount
+            enqueued = self._enqueue(story_id, article_id, channels) if detection.flagged and not original else 0
         return SavedArticle(
             article_id, story_id, "duplicate" if original else "new",
             duplicate_of=original[0] if original else None, alerts_enqueued=enqueued,
         )
+
+    def _revise(self, article_id: int, story_id: int, article: Article, detection: Detection, digest: str,
+                channels: Iterable[AlertChannel]) -> SavedArticle:
+        """Store a changed text of a stored article (inside save_article's transaction)."""
+        self.db.execute(
+            "insert into article_revisions (article_id, title, text, text_hash, flagged, score, replaced_at) "
+            "select id, title, text, text_hash, flagged, score, ? from articles where id = ?", [_now(), article_id])
+        self.db.execute(
+            "update articles set title = ?, text = ?, text_hash = ?, flagged = ?, score = ?, state = ?, "
+            "evidence = ?, matched = ?, fetched_at = ? where id = ?",
+            [article.title, article.text, digest, int(detection.flagged), detection.score, detection.state,
+             json.dumps(detection.evidence, ensure_ascii=False),
+             json.dumps(detection.actors + detection.terms, ensure_ascii=False), _now(), article_id],
+        )
+        (story_flagged,) = self.db.execute("select flagged from stories where id = ?", [story_id]).fetchone()
+        enqueued = 0
+        if detection.flagged and not story_flagged:
+            self.db.execute("update stories set flagged = 1, score = ?, state = ? where id = ?",
+                            [detection.score, detection.state, story_id])
+            enqueued = self._enqueue(story_id, article_id, channels)
+        return SavedArticle(article_id, story_id, "revised", alerts_enqueued=enqueued)
+
+    def _enqueue(self, story_id: int, article_id: int, channels: Iterable[AlertChannel]) -> int:
+        enqueued = 0
+        for channel in channels:
+            enqueued += self.db.execute(
+                "insert or ignore into alerts (story_id, article_id, channel, channel_label, "
+                "status, attempts, created_at) values (?, ?, ?, ?, 'pending', 0, ?)",
+                [story_id, article_id, channel.key, channel.label, _now()],
+            ).rowcount
+        return enqueued
 
     def articles(self, *, flagged_only: bool = False) -> Iterator[dict]:
         """Stored articles, oldest first, in the shape of `newswatch articles --json`."""

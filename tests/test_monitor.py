@@ -279,3 +279,37 @@ def test_hostile_pages_are_refused_with_reasons_and_the_run_goes_on(tmp_path, ma
     with Store(tmp_path / "news.db") as store:
         (text,) = [row[0] for row in store.db.execute("select text from articles")]
     assert "Araghchi’s delegation" in text and "“a constructive day”" in text and "â€" not in text
+
+
+def test_an_updated_entry_is_fetched_again_and_alerts_once_when_it_now_reports_talks(tmp_path, site, mail,
+                                                                                     sources_file):
+    from conftest import EUROPE_PATH
+
+    db = tmp_path / "news.db"
+
+    def run_once():
+        return monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+
+    run_once()
+    assert len(mail.messages) == 2  # the two seed stories; the Europe story is not flagged
+
+    feed, page = site.routes["/daily/atom.xml"], site.routes[EUROPE_PATH]
+    head, *entries = feed.body.split(b"<entry>")
+    (europe,) = [i for i, entry in enumerate(entries) if b"europe-mixed-messaging" in entry]
+    entries[europe] = entries[europe].replace(b"<updated>2024-04-19T11:00:00Z</updated>",
+                                              b"<updated>2024-04-20T09:00:00Z</updated>")
+    site.routes["/daily/atom.xml"] = Response(b"<entry>".join([head, *entries]), feed.content_type)
+    update = (b"<p>Update: US and Iranian negotiators met in Muscat on Saturday for indirect talks, "
+              b"Oman's foreign ministry said. The American and Iranian delegations agreed to meet again "
+              b"next week.</p>")
+    site.routes[EUROPE_PATH] = Response(page.body.replace(b'<div class="entry-content">',
+                                                          b'<div class="entry-content">' + update, 1))
+
+    second = run_once()
+    assert (second.fetched, second.revised, second.new) == (1, 1, 0)
+    assert len(mail.messages) == 3 and "Europe" in mail.messages[-1]["subject"]
+    third = run_once()
+    assert (third.fetched, third.alerts_sent) == (0, 0)
+    with Store(db) as store:
+        (revision,) = store.db.query("select text from article_revisions")
+    assert "negotiators met in Muscat" not in revision["text"]  # the earlier text, kept

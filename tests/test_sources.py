@@ -39,7 +39,7 @@ def test_rss_and_atom_feeds(site):
         "diplomacy-watch-russia-ukraine-deal-2022.html", "rouhani-tokyo-trip-us-iran-talks.html"]
     assert all(e.url.startswith(site.base_url) for e in rss + atom)
     assert atom[1].title == "Iran: We Rejected Trump's Push For A Secret Face To Face Meeting"
-    assert atom[1].guid and atom[1].published
+    assert atom[1].guid and atom[1].updated
 
 
 def test_page_list_needs_no_request():
@@ -58,7 +58,7 @@ def test_sitemap_index_with_children():
         site.routes["/news.xml"] = Response(urlset.format(base=site.base_url).encode(), "application/xml")
         entries = discover(Source("Maps", sitemap=site.url("/sitemap.xml")), FAST).entries
     assert [e.url for e in entries] == [site.url("/a.html"), site.url("/b.html")]
-    assert entries[0].published == "2024-04-19"
+    assert entries[0].updated == "2024-04-19"
 
 
 @pytest.mark.parametrize("body", [b"<rss><channel><item><title>cut off", b"<html><body>Not a feed</body></html>"])

@@ -72,12 +72,43 @@ def test_unflagged_article_enqueues_nothing(store):
     assert store.pending_alerts([EMAIL.key]) == []
 
 
-def test_same_url_is_known_and_writes_nothing(store):
+def test_same_url_and_text_is_known_and_writes_nothing(store):
     first = store.save_article(article("https://a.example/1"), FLAGGED, source="A", channels=[EMAIL])
-    again = store.save_article(article("https://a.example/1", text="changed"), FLAGGED, source="A", channels=[EMAIL])
+    again = store.save_article(article("https://a.example/1"), FLAGGED, source="A", channels=[EMAIL])
     assert again.status == "known" and again.article_id == first.article_id
-    assert store.db["articles"].count == 1
+    assert store.db["articles"].count == 1 and store.db["article_revisions"].count == 0
     assert len(store.pending_alerts([EMAIL.key])) == 1
+
+
+def test_changed_text_is_a_revision_and_does_not_alert_twice(store):
+    first = store.save_article(article("https://a.example/1"), FLAGGED, source="A", channels=[EMAIL])
+    update = article("https://a.example/1", text="Updated: US and Iranian envoys met again in Muscat.")
+    revised = store.save_article(update, FLAGGED, source="A", channels=[EMAIL])
+    assert (revised.status, revised.article_id, revised.alerts_enqueued) == ("revised", first.article_id, 0)
+    (row,) = store.db.query("select text from articles")
+    assert row["text"].startswith("Updated:")
+    (old,) = store.db.query("select text from article_revisions")
+    assert old["text"] == "US and Iranian envoys met in Muscat."
+    assert len(store.pending_alerts([EMAIL.key])) == 1
+
+
+def test_a_revision_that_adds_the_talks_alerts_once(store):
+    store.save_article(article("https://a.example/1", text="Oil prices rose."), NOT_FLAGGED, source="A",
+                       channels=[EMAIL])
+    assert store.pending_alerts([EMAIL.key]) == []
+    revised = store.save_article(article("https://a.example/1"), FLAGGED, source="A", channels=[EMAIL])
+    assert (revised.status, revised.alerts_enqueued) == ("revised", 1)
+    (story,) = store.db.query("select flagged from stories")
+    assert story["flagged"] == 1
+    third = article("https://a.example/1", text="US and Iranian envoys met in Muscat, a third version.")
+    assert store.save_article(third, FLAGGED, source="A", channels=[EMAIL]).alerts_enqueued == 0
+
+
+def test_entry_dates_are_remembered(store):
+    store.save_article(article("https://a.example/1"), FLAGGED, source="A")
+    store.record_entry_dates({"https://a.example/1": "Mon, 01 Jan 2024", "https://a.example/unknown": "x"})
+    assert store.entry_dates(["https://a.example/1", "https://a.example/unknown"]) == {
+        "https://a.example/1": "Mon, 01 Jan 2024"}
 
 
 def test_same_text_elsewhere_joins_the_story_without_alerting(store):
