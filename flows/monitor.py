@@ -17,6 +17,7 @@ from extractors import Article, ExtractionError, extract_article
 from newswatch.settings import Settings, load_settings, split_alert_urls
 from sources import (
     FetchedPage,
+    NotModified,
     FetchSettings,
     Source,
     SourceError,
@@ -54,6 +55,8 @@ class Plan:
     validators: dict[str, Validators] = field(default_factory=dict)
     # The date the feed gives each entry; a stored entry whose date changed is fetched again.
     entry_dates: dict[str, str] = field(default_factory=dict)
+    # Validators of pages fetched before (updates): an unchanged page answers 304.
+    page_validators: dict[str, Validators] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,6 +66,8 @@ class Harvest:
     plan: Plan
     articles: list[tuple[Article, Detection]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    # Validators of the pages fetched, for a conditional GET when one is fetched again.
+    page_validators: dict[str, Validators] = field(default_factory=dict)
 
     @property
     def run_error(self) -> str | None:
@@ -118,6 +123,7 @@ def discover_sources(sources: list[Source], *, fetch: FetchSettings, db_path: Pa
                        if stored_dates.get(url) and stored_dates[url] != date]
             plan.todo = list(dict.fromkeys([u for u in announced if u not in known] + updated
                                            + store.urls_to_retry(source.name, max_attempts=max_attempts)))
+            plan.page_validators = {url: cached[source.name][url] for url in updated if url in cached[source.name]}
             plans.append(plan)
     logger.info("%d sources: %d entries announced, %d pages to fetch", len(plans),
                 sum(p.announced for p in plans), sum(len(p.todo) for p in plans))
@@ -129,10 +135,14 @@ def discover_sources(sources: list[Source], *, fetch: FetchSettings, db_path: Pa
 def collect_source(plan: Plan, *, fetch: FetchSettings, topics: list[Topic]) -> Harvest:
     """Fetch one source's planned pages, extract and detect."""
     harvest = Harvest(plan)
-    for result in fetch_pages(plan.todo, fetch):
+    for result in fetch_pages(plan.todo, fetch, validators=plan.page_validators):
+        if isinstance(result, NotModified):
+            continue  # an update announced by the feed, but the page itself has not changed
         if not isinstance(result, FetchedPage):
             harvest.failures.append((result.url, result.reason))
             continue
+        if result.etag or result.last_modified:
+            harvest.page_validators[result.url] = (result.etag, result.last_modified)
         try:
             article = extract_article(result.body, url=result.url)
         except ExtractionError as exc:
@@ -167,7 +177,7 @@ def store_harvests(harvests: list[Harvest], *, db_path: Path, alert_urls: list[S
                 summary.duplicates += saved.status == "duplicate"
                 summary.flagged += saved.status in ("new", "revised") and detection.flagged
             store.record_entry_dates(plan.entry_dates)
-            store.save_validators(plan.source, plan.validators)
+            store.save_validators(plan.source, {**plan.validators, **harvest.page_validators})
     return summary
 
 

@@ -191,7 +191,9 @@ async def _sitemap_entries(fetcher: Fetcher, source: Source, known: Mapping[str,
         for node in root.iterfind("{*}url"):
             loc = node.findtext("{*}loc")
             if loc:
-                entries.append(Entry(url=loc.strip(), source=source.name, updated=node.findtext("{*}lastmod")))
+                # Google News sitemaps date an entry in news:publication_date.
+                updated = node.findtext("{*}lastmod") or node.findtext("{*}news/{*}publication_date")
+                entries.append(Entry(url=loc.strip(), source=source.name, updated=updated))
     return entries
 
 

@@ -313,3 +313,23 @@ def test_an_updated_entry_is_fetched_again_and_alerts_once_when_it_now_reports_t
     with Store(db) as store:
         (revision,) = store.db.query("select text from article_revisions")
     assert "negotiators met in Muscat" not in revision["text"]  # the earlier text, kept
+
+
+def test_an_update_announced_for_an_unchanged_page_costs_one_304(tmp_path, site, mail, sources_file):
+    from conftest import EUROPE_PATH
+
+    db = tmp_path / "news.db"
+    monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+    feed = site.routes["/daily/atom.xml"]
+    head, *entries = feed.body.split(b"<entry>")
+    (europe,) = [i for i, entry in enumerate(entries) if b"europe-mixed-messaging" in entry]
+    entries[europe] = entries[europe].replace(b"<updated>2024-04-19T11:00:00Z</updated>",
+                                              b"<updated>2024-04-20T09:00:00Z</updated>")
+    site.routes["/daily/atom.xml"] = Response(b"<entry>".join([head, *entries]), feed.content_type)
+    before = len(site.requests)
+
+    again = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+
+    (page_request,) = [r for r in site.requests[before:] if r.path == EUROPE_PATH]
+    assert page_request.headers.get("If-None-Match")
+    assert (again.fetched, again.revised, again.failures) == (0, 0, [])

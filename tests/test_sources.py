@@ -265,3 +265,36 @@ def test_brotli_compressed_pages_are_decoded():
         (fetched,) = fetch_pages([site.url("/br.html")], FAST)
     assert fetched.body == page
     assert "br" in site.requests[-1].headers["Accept-Encoding"]
+
+
+def test_a_connection_reset_is_retried_then_reported():
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted = []
+
+    def reset_every_connection():
+        while len(accepted) < 1 + FAST.retries:
+            connection, _ = server.accept()
+            accepted.append(connection)
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            connection.close()  # linger 0: the peer sees a reset
+
+    threading.Thread(target=reset_every_connection, daemon=True).start()
+    (result,) = fetch_pages([f"http://127.0.0.1:{server.getsockname()[1]}/a.html"], FAST, respect_robots=False)
+    server.close()
+    assert result.reason.startswith("connection error")
+    assert len(accepted) == 1 + FAST.retries  # tried again before giving up
+
+
+def test_google_news_sitemap_dates():
+    news = ('<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+            'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"><url><loc>{base}/a.html</loc>'
+            '<news:news><news:publication_date>2025-04-12T09:00:00Z</news:publication_date></news:news></url></urlset>')
+    with LoopbackSite() as site:
+        site.routes["/news.xml"] = Response(news.format(base=site.base_url).encode(), "application/xml")
+        (entry,) = discover(Source("News", sitemap=site.url("/news.xml")), FAST).entries
+    assert entry.updated == "2025-04-12T09:00:00Z"
