@@ -85,6 +85,13 @@ def _revisions(db: sqlite_utils.Database) -> None:
     db["article_revisions"].create_index(["article_id"])
 
 
+def _near_duplicate_index(db: sqlite_utils.Database) -> None:
+    # MinHash signature per article, and its LSH band keys: one row per band, looked up by key.
+    db.execute("create table minhash (article_id integer primary key references articles(id), signature blob not null)")
+    db.execute("create table lsh_buckets (bucket integer not null, article_id integer not null, "
+               "primary key (bucket, article_id)) without rowid")
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "articles.matched", _matched_words),
@@ -92,6 +99,7 @@ MIGRATIONS = [
     (4, "source_health", _source_health),
     (5, "http_cache", _http_cache),
     (6, "revisions", _revisions),
+    (7, "near-duplicate index", _near_duplicate_index),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -11,6 +11,7 @@ import sqlite_utils
 from detectors import Detection
 from extractors import Article
 
+from . import _neardup
 from ._records import AlertChannel, PendingAlert, SavedArticle
 from ._schema import migrate
 from ._transaction import immediate_transaction
@@ -105,17 +106,22 @@ class Store:
         if not url:
             raise ValueError("an article needs a url or a canonical_url to be stored")
         digest = text_hash(article.text)
+        shingle_set = _neardup.shingles(article.text)
+        # Too short to compare by content ("a one-line page"): only URL and exact text apply.
+        packed = _neardup.signature(shingle_set) if len(shingle_set) >= _neardup.MIN_SHINGLES else None
         with immediate_transaction(self.db.conn):
             existing = self.db.execute("select id, story_id, text_hash from articles where url = ?", [url]).fetchone()
             if existing and existing[2] == digest:
                 return SavedArticle(existing[0], existing[1], "known")
             if existing:
-                return self._revise(existing[0], existing[1], article, detection, digest, channels)
+                return self._revise(existing[0], existing[1], article, detection, digest, channels, packed)
             original = self.db.execute(
                 "select id, story_id from articles where duplicate_of is null and "
                 "((canonical_url = ? and ? is not null) or text_hash = ?) order by id limit 1",
                 [article.canonical_url, article.canonical_url, digest],
             ).fetchone()
+            if not original and packed:
+                original = self._near_duplicate(packed, shingle_set)
             if original:
                 story_id = original[1]
             else:
@@ -134,14 +140,41 @@ class Store:
                 "matched": json.dumps(detection.actors + detection.terms, ensure_ascii=False), "fetched_at": _now(),
             }).last_pk
             self.db.execute("delete from fetch_failures where url = ?", [url])
+            if packed:
+                self._index(article_id, packed)
             enqueued = self._enqueue(story_id, article_id, channels) if detection.flagged and not original else 0
         return SavedArticle(
             article_id, story_id, "duplicate" if original else "new",
             duplicate_of=original[0] if original else None, alerts_enqueued=enqueued,
         )
 
+    def _near_duplicate(self, packed: bytes, shingle_set: set[bytes]) -> tuple[int, int] | None:
+        """(first copy's id, story id) of a stored article that carries the same story, if any:
+        LSH candidates, narrowed by their signatures, confirmed on their text."""
+        keys = _neardup.band_keys(packed)
+        marks = ",".join("?" * len(keys))
+        candidates = self.db.execute(
+            f"select minhash.article_id, minhash.signature from minhash where article_id in "
+            f"(select distinct article_id from lsh_buckets where bucket in ({marks}))", keys,
+        ).fetchall()
+        likely = sorted(((_neardup.estimated_jaccard(packed, sig), article_id) for article_id, sig in candidates
+                         if _neardup.estimated_jaccard(packed, sig) >= _neardup.CANDIDATE_JACCARD), reverse=True)
+        for _, article_id in likely:
+            text, story_id, first = self.db.execute(
+                "select text, story_id, coalesce(duplicate_of, id) from articles where id = ?", [article_id]).fetchone()
+            if _neardup.containment(shingle_set, _neardup.shingles(text)) >= _neardup.SAME_STORY_CONTAINMENT:
+                return first, story_id
+        return None
+
+    def _index(self, article_id: int, packed: bytes) -> None:
+        """Put an article's signature and band keys in the near-duplicate index (replacing old ones)."""
+        self.db.execute("delete from lsh_buckets where article_id = ?", [article_id])
+        self.db.execute("insert or replace into minhash (article_id, signature) values (?, ?)", [article_id, packed])
+        self.db.conn.executemany("insert or ignore into lsh_buckets (bucket, article_id) values (?, ?)",
+                                 [(key, article_id) for key in _neardup.band_keys(packed)])
+
     def _revise(self, article_id: int, story_id: int, article: Article, detection: Detection, digest: str,
-                channels: Iterable[AlertChannel]) -> SavedArticle:
+                channels: Iterable[AlertChannel], packed: bytes | None) -> SavedArticle:
         """Store a changed text of a stored article (inside save_article's transaction)."""
         self.db.execute(
             "insert into article_revisions (article_id, title, text, text_hash, flagged, score, replaced_at) "
@@ -153,6 +186,8 @@ class Store:
              json.dumps(detection.evidence, ensure_ascii=False),
              json.dumps(detection.actors + detection.terms, ensure_ascii=False), _now(), article_id],
         )
+        if packed:
+            self._index(article_id, packed)
         (story_flagged,) = self.db.execute("select flagged from stories where id = ?", [story_id]).fetchone()
         enqueued = 0
         if detection.flagged and not story_flagged:

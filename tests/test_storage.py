@@ -203,3 +203,59 @@ def test_source_health_transitions(store):
     assert store.record_source_run("A", error=None, dark_after=2) is None
     (row,) = store.source_health()
     assert (row["consecutive_failures"], row["dark_since"], row["last_success"] is not None) == (0, None, True)
+
+
+def seed_text(name: str) -> str:
+    import seeds
+
+    return (seeds.DOCUMENTS_DIR / name).read_text()
+
+
+SEED_000 = "000_2fbd25fc408c1193.txt"
+SEED_002 = "002_082fa78cfa3d0590.txt"
+
+
+def syndicated(text: str) -> str:
+    """A wire copy: first paragraph dropped, a few words changed, an 'Updated' line on top."""
+    paragraphs = [p for p in text.split("\n\n") if p.strip()][2:]
+    edited = " ".join(paragraphs).replace("Rouhani", "Hassan Rouhani", 2).replace("weekend", "week-end", 1)
+    return "Updated 2 hours ago\n" + edited
+
+
+def test_a_syndicated_copy_joins_the_story_from_another_process(tmp_path):
+    with Store(tmp_path / "news.db") as first:
+        original = first.save_article(article("https://wire.example/iran", text=seed_text(SEED_000)), FLAGGED,
+                                      source="Wire", channels=[EMAIL])
+    with Store(tmp_path / "news.db") as second:  # a later run: the index is in the file
+        copy = second.save_article(article("https://daily.example/world/iran-meeting",
+                                           text=syndicated(seed_text(SEED_000)), title="A new headline"),
+                                   FLAGGED, source="Daily", channels=[EMAIL])
+        assert (copy.status, copy.story_id, copy.duplicate_of) == ("duplicate", original.story_id,
+                                                                    original.article_id)
+        assert copy.alerts_enqueued == 0
+        (pending,) = second.pending_alerts([EMAIL.key])
+        assert pending.also_reported_by == ["Daily"]
+
+
+def test_distinct_articles_on_the_same_topic_stay_apart(store):
+    a = store.save_article(article("https://a.example/1", text=seed_text(SEED_000)), FLAGGED, source="A")
+    b = store.save_article(article("https://b.example/2", text=seed_text(SEED_002)), FLAGGED, source="B")
+    assert (a.status, b.status) == ("new", "new") and a.story_id != b.story_id
+
+
+def test_short_texts_never_match_by_content(store):
+    first = store.save_article(article("https://a.example/1", text="Iran and US envoys met in Oman on Saturday."),
+                               FLAGGED, source="A")
+    similar = store.save_article(article("https://b.example/2", text="Iran and US envoys met in Oman on Sunday."),
+                                 FLAGGED, source="B")
+    assert similar.status == "new" and similar.story_id != first.story_id
+    assert store.db["lsh_buckets"].count == 0  # too short to be indexed
+
+
+def test_a_revision_is_reindexed(store):
+    store.save_article(article("https://a.example/1", text=seed_text(SEED_002)), FLAGGED, source="A")
+    store.save_article(article("https://a.example/1", text=seed_text(SEED_000)), FLAGGED, source="A")  # rewritten
+    copy = store.save_article(article("https://b.example/2", text=syndicated(seed_text(SEED_000))), FLAGGED,
+                              source="B")
+    assert copy.status == "duplicate"
+    assert store.db["minhash"].count == 1 + 1 and store.db["lsh_buckets"].count == 2 * 40
