@@ -168,7 +168,10 @@ class Store:
 
     def _index(self, article_id: int, packed: bytes) -> None:
         """Put an article's signature and band keys in the near-duplicate index (replacing old ones)."""
-        self.db.execute("delete from lsh_buckets where article_id = ?", [article_id])
+        old = self.db.execute("select signature from minhash where article_id = ?", [article_id]).fetchone()
+        if old:  # a revision: its old keys, found by the full primary key (no scan of the index)
+            self.db.conn.executemany("delete from lsh_buckets where bucket = ? and article_id = ?",
+                                     [(key, article_id) for key in _neardup.band_keys(old[0])])
         self.db.execute("insert or replace into minhash (article_id, signature) values (?, ?)", [article_id, packed])
         self.db.conn.executemany("insert or ignore into lsh_buckets (bucket, article_id) values (?, ?)",
                                  [(key, article_id) for key in _neardup.band_keys(packed)])
