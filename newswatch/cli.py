@@ -181,6 +181,26 @@ def articles(
 
 
 @app.command()
+def stories(
+    db: DbOption = None,
+    flagged: Annotated[bool, typer.Option("--flagged", help="Only flagged stories.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines instead of a table.")] = False,
+) -> None:
+    """Stories: each with the outlets and URLs that carried it."""
+    with _open_store(db) as store:
+        rows = store.stories(flagged_only=flagged)
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table("story", "title", "flagged", "state", "outlets", "copies", title="Stories")
+    for row in rows:
+        table.add_row(str(row["id"]), escape(row["title"] or ""), "[bold red]yes[/]" if row["flagged"] else "no",
+                      row["state"] or "", escape(", ".join(row["outlets"])), str(len(row["urls"])))
+    Console().print(table)
+
+
+@app.command()
 def sources(
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines instead of a table.")] = False,

@@ -209,6 +209,19 @@ class Store:
             ).rowcount
         return enqueued
 
+    def stories(self, *, flagged_only: bool = False) -> list[dict]:
+        """Each story with the outlets and URLs that carried it, first copy first."""
+        where = "where stories.flagged = 1" if flagged_only else ""
+        rows = self.db.query(
+            "select stories.id, stories.title, stories.first_seen, stories.flagged, stories.state, "
+            "json_group_array(coalesce(articles.site_name, articles.source)) as outlets, "
+            "json_group_array(articles.url) as urls "
+            f"from stories join (select * from articles order by id) articles on articles.story_id = stories.id "
+            f"{where} group by stories.id order by stories.id"
+        )
+        return [{**row, "flagged": bool(row["flagged"]), "outlets": list(dict.fromkeys(json.loads(row["outlets"]))),
+                 "urls": json.loads(row["urls"])} for row in rows]
+
     def articles(self, *, flagged_only: bool = False) -> Iterator[dict]:
         """Stored articles, oldest first, in the shape of `newswatch articles --json`."""
         where = "where flagged = 1" if flagged_only else ""

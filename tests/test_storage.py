@@ -235,6 +235,9 @@ def test_a_syndicated_copy_joins_the_story_from_another_process(tmp_path):
         assert copy.alerts_enqueued == 0
         (pending,) = second.pending_alerts([EMAIL.key])
         assert pending.also_reported_by == ["Daily"]
+        (story,) = second.stories()
+        assert story["outlets"] == ["Wire", "Daily"]
+        assert story["urls"] == ["https://wire.example/iran", "https://daily.example/world/iran-meeting"]
 
 
 def test_distinct_articles_on_the_same_topic_stay_apart(store):
