@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +26,7 @@ class AlertMode(StrEnum):
     none = "none"
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON Lines instead of a table.")]
 DbOption = Annotated[Path | None, typer.Option("--db", help="SQLite store (default: NEWSWATCH_DB or ./newswatch.db).")]
 
 
@@ -49,6 +51,31 @@ def _summary_line(summary) -> str:
             f"{summary.flagged} flagged, "
             f"{len(summary.failures)} failed; alerts: {summary.alerts_sent} sent, {summary.alerts_failed} failed, "
             f"{summary.alerts_gave_up} given up")
+
+
+def _stories_table(rows: list[dict]) -> Table:
+    table = Table("story", "title", "flagged", "state", "outlets", "copies", title="Stories")
+    for row in rows:
+        table.add_row(str(row["id"]), escape(row["title"] or ""), "[bold red]yes[/]" if row["flagged"] else "no",
+                      row["state"] or "", escape(", ".join(row["outlets"])), str(len(row["urls"])))
+    return table
+
+
+def _sources_table(rows: list[dict]) -> Table:
+    table = Table("source", "last success", "failures in a row", "last error", "dark since", title="Sources")
+    for row in rows:
+        table.add_row(escape(row["source"]), row["last_success"] or "never", str(row["consecutive_failures"]),
+                      escape(row["last_error"] or ""), row["dark_since"] or "")
+    return table
+
+
+def _alerts_table(rows: list[dict]) -> Table:
+    table = Table("id", "story", "title", "channel", "status", "attempts", "last error", "next try", title="Alerts")
+    for row in rows:
+        table.add_row(str(row["id"]), str(row["story_id"]), escape(row["title"] or ""), escape(row["channel_label"]),
+                      row["status"], str(row["attempts"]), escape(row["last_error"] or ""),
+                      row["next_attempt_at"] or "")
+    return table
 
 
 def _articles_table(rows: list[dict]) -> Table:
@@ -164,59 +191,48 @@ def classify(
         raise typer.Exit(code=1)
 
 
-@app.command()
-def articles(
-    db: DbOption = None,
-    flagged: Annotated[bool, typer.Option("--flagged", help="Only flagged articles.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines instead of a table.")] = False,
-) -> None:
-    """List stored articles."""
-    with _open_store(db) as store:
-        rows = list(store.articles(flagged_only=flagged))
+def _show(rows: list[dict], *, as_json: bool, table: Callable[[list[dict]], Table]) -> None:
+    """Rows as JSON Lines on stdout, or as a table."""
     if as_json:
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
     else:
-        Console().print(_articles_table(rows))
+        Console().print(table(rows))
+
+
+@app.command()
+def articles(
+    db: DbOption = None,
+    flagged: Annotated[bool, typer.Option("--flagged", help="Only flagged articles.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List stored articles."""
+    with _open_store(db) as store:
+        rows = list(store.articles(flagged_only=flagged))
+    _show(rows, as_json=as_json, table=_articles_table)
 
 
 @app.command()
 def stories(
     db: DbOption = None,
     flagged: Annotated[bool, typer.Option("--flagged", help="Only flagged stories.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines instead of a table.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Stories: each with the outlets and URLs that carried it."""
     with _open_store(db) as store:
         rows = store.stories(flagged_only=flagged)
-    if as_json:
-        for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
-        return
-    table = Table("story", "title", "flagged", "state", "outlets", "copies", title="Stories")
-    for row in rows:
-        table.add_row(str(row["id"]), escape(row["title"] or ""), "[bold red]yes[/]" if row["flagged"] else "no",
-                      row["state"] or "", escape(", ".join(row["outlets"])), str(len(row["urls"])))
-    Console().print(table)
+    _show(rows, as_json=as_json, table=_stories_table)
 
 
 @app.command()
 def sources(
     db: DbOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines instead of a table.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Source health: last success, consecutive failures, last error, dark since."""
     with _open_store(db) as store:
         rows = store.source_health()
-    if as_json:
-        for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
-        return
-    table = Table("source", "last success", "failures in a row", "last error", "dark since", title="Sources")
-    for row in rows:
-        table.add_row(escape(row["source"]), row["last_success"] or "never", str(row["consecutive_failures"]),
-                      escape(row["last_error"] or ""), row["dark_since"] or "")
-    Console().print(table)
+    _show(rows, as_json=as_json, table=_sources_table)
 
 
 alerts_app = typer.Typer(help="The alert outbox: list, retry, and test channels.", no_args_is_help=True)
@@ -227,21 +243,12 @@ AlertOption = Annotated[list[str] | None, typer.Option("--alert", help="An appri
 @alerts_app.command("list")
 def alerts_list(
     db: DbOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines instead of a table.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Every alert in the outbox: its story, channel (masked), status, attempts and last error."""
     with _open_store(db) as store:
         rows = store.alerts()
-    if as_json:
-        for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
-        return
-    table = Table("id", "story", "title", "channel", "status", "attempts", "last error", "next try", title="Alerts")
-    for row in rows:
-        table.add_row(str(row["id"]), str(row["story_id"]), escape(row["title"] or ""), escape(row["channel_label"]),
-                      row["status"], str(row["attempts"]), escape(row["last_error"] or ""),
-                      row["next_attempt_at"] or "")
-    Console().print(table)
+    _show(rows, as_json=as_json, table=_alerts_table)
 
 
 @alerts_app.command("retry")

@@ -155,3 +155,26 @@ def test_alerts_list_retry_and_test(tmp_path, sources_file, mail):
 def test_run_refuses_an_unknown_alert_mode():
     result = runner.invoke(app, ["run", "--alert-mode", "loud"])
     assert result.exit_code == 2 and "loud" in result.output
+
+
+@pytest.mark.parametrize("command, heading", [
+    (["articles"], "Stored articles"), (["stories"], "Stories"), (["sources"], "Sources"),
+    (["alerts", "list"], "Alerts"),
+])
+def test_list_commands_print_tables(tmp_path, command, heading):
+    from detectors import Detection
+    from extractors import Article
+    from storage import AlertChannel
+
+    db = tmp_path / "news.db"
+    with Store(db) as store:
+        store.save_article(Article(url="https://a.example/1", canonical_url=None, title="Envoys [meet]",
+                                   text="US and Iranian envoys met."),
+                           Detection("us-iran-talks", True, 0.9, ["US and Iranian envoys met."], "held or ongoing"),
+                           source="A", channels=[AlertChannel("k", "mailto://***")])
+        store.record_source_run("A", error=None, dark_after=3)
+    result = runner.invoke(app, [*command, "--db", str(db)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert heading in result.stdout
+    if command != ["sources"]:
+        assert "Envoys [meet]" in result.stdout  # article text is shown literally, not as markup
