@@ -7,9 +7,11 @@ from ._sentences import split_sentences
 from ._topics import Topic
 
 # A term's counterparts are named within this many words after it: "a meeting between Trump and Iranian
-# President Rouhani"; words of place and time introduce none: "met on the sidelines of the UN".
+# President Rouhani". Words of place, time and mediation introduce none: "met on the sidelines of the
+# UN", "exchanged messages through Oman", "a swap mediated by Qatar".
 _PARTICIPANT_REACH_WORDS = 5
-_PLACE_OR_TIME = {"on", "at", "in", "during", "after", "before", "since", "for", "from"}
+_NO_COUNTERPART = {"on", "at", "in", "during", "after", "before", "since", "for", "from", "through", "via", "by",
+                   "mediated", "brokered"}
 # A sentence that opens with one of these continues the sentence before it.
 _CONTINUATION = re.compile(r"(?:He|She|They|His|Her|Their)\b")
 # A term's subject is named in its own clause: "..., as both governments signaled interest in diplomacy".
@@ -65,7 +67,7 @@ def _third_party_owns(text: str, term: re.Match, mentions: list[tuple[int, str]]
     after = []
     for start, kind in mentions:
         between = text[term.end():start].casefold().split()
-        if start >= term.end() and len(between) <= _PARTICIPANT_REACH_WORDS and not _PLACE_OR_TIME & set(between):
+        if start >= term.end() and len(between) <= _PARTICIPANT_REACH_WORDS and not _NO_COUNTERPART & set(between):
             after.append(kind)
     if after and after[0] == "third":
         return True
@@ -79,11 +81,11 @@ def _find(topic: Topic, text: str) -> _Found | None:
     terms = list(topic.terms.finditer(text)) + list(topic.addressed_terms.finditer(text))
     if not terms or topic.off_topic.search(text):
         return None
-    thirds = list(topic.third_parties.finditer(text))
     side_a = _participants(topic, text, topic.side_a)
-    side_b = _participants(topic, text, topic.side_b)
+    side_b = _participants(topic, text, topic.side_b) if side_a else []
     if not (side_a and side_b):
         return None
+    thirds = topic.third_parties.finditer(text)
     if thirds:
         mentions = sorted([(m.start(), "a") for m in side_a] + [(m.start(), "b") for m in side_b]
                           + [(m.start(), "third") for m in thirds])

@@ -6,6 +6,48 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _NEVER = re.compile(r"(?!)")
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """A name found in a text, shaped like a regex match where the detector reads one."""
+
+    begin: int
+    finish: int
+    text: str
+
+    def start(self) -> int:
+        return self.begin
+
+    def end(self) -> int:
+        return self.finish
+
+    def group(self) -> str:
+        return self.text
+
+
+class NameIndex:
+    """Whole-word, case-insensitive lookup of many names (hundreds of countries, people, groups):
+    word sequences looked up in a dictionary, far faster than one regex of hundreds of alternatives."""
+
+    def __init__(self, names: list[str]):
+        self._keys = {tuple(_WORD.findall(name.casefold())) for name in names} - {()}
+        self._longest = max((len(key) for key in self._keys), default=0)
+
+    def finditer(self, text: str) -> list[NameMatch]:
+        words = [(m.start(), m.end(), m.group().casefold()) for m in _WORD.finditer(text)]
+        found, i = [], 0
+        while i < len(words):
+            for size in range(min(self._longest, len(words) - i), 0, -1):
+                if tuple(w[2] for w in words[i:i + size]) in self._keys:
+                    begin, finish = words[i][0], words[i + size - 1][1]
+                    found.append(NameMatch(begin, finish, text[begin:finish]))
+                    i += size
+                    break
+            else:
+                i += 1
+        return found
 
 
 @dataclass(frozen=True)
@@ -24,7 +66,7 @@ class Topic:
     terms: re.Pattern
     # Verbs that count as a term only when they address a side: "has told the U.S.".
     addressed_terms: re.Pattern
-    third_parties: re.Pattern
+    third_parties: NameIndex
     # Matches at the end of the text before an actor named as the subject matter or a place: "talks on Iran".
     subject_marker: re.Pattern
     places: re.Pattern
@@ -41,10 +83,22 @@ def load_topics(path: str | Path) -> list[Topic]:
         tables = tomllib.load(f).get("topics", {})
     if not tables:
         raise ValueError(f"{path}: no [topics.<id>] table")
-    return [_compile(topic_id, table, path) for topic_id, table in tables.items()]
+    return [_compile(topic_id, table, Path(path)) for topic_id, table in tables.items()]
 
 
-def _compile(topic_id: str, table: dict, path) -> Topic:
+def _names_from_files(table: dict, path: Path, topic_id: str) -> list[str]:
+    """The names in the files a topic's third_parties_files lists (paths relative to the topics file)."""
+    names = []
+    for name in table.get("third_parties_files", []):
+        try:
+            with open(path.parent / name, "rb") as f:
+                names += tomllib.load(f).get("names", [])
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"{path}: topic {topic_id!r}: cannot read {name}: {exc}") from None
+    return names
+
+
+def _compile(topic_id: str, table: dict, path: Path) -> Topic:
     def words(key: str, *, required: bool = True) -> list[str]:
         value = table.get(key, [])
         if (required and not value) or not all(isinstance(w, str) and w.strip() for w in value):
@@ -58,6 +112,8 @@ def _compile(topic_id: str, table: dict, path) -> Topic:
         return value
 
     side_a, side_b = alias_pattern(words("side_a")), alias_pattern(words("side_b"))
+    third_parties = _other_parties(words("third_parties", required=False) + _names_from_files(table, path, topic_id),
+                                   words("side_a") + words("side_b"))
     addressed = words("addressed_terms", required=False)
     markers = words("subject_markers", required=False)
     return Topic(
@@ -74,7 +130,7 @@ def _compile(topic_id: str, table: dict, path) -> Topic:
         addressed_terms=re.compile(
             alias_pattern(addressed).pattern + rf"\s+(?:the\s+)?(?:{side_a.pattern}|{side_b.pattern})"
         ) if addressed else _NEVER,
-        third_parties=alias_pattern(words("third_parties", required=False)),
+        third_parties=NameIndex(third_parties),
         subject_marker=_ending(markers, r"\s+(?:(?:the|an?|its|their)\s+)?(?:[\w'’.-]+,\s+){0,2}\Z"),
         places=alias_pattern(words("places", required=False)),
         place_marker=_ending(words("place_markers", required=False), r"\s+(?:the\s+)?\Z"),
@@ -82,6 +138,12 @@ def _compile(topic_id: str, table: dict, path) -> Topic:
         off_topic=alias_pattern(words("off_topic", required=False)),
         states={state: alias_pattern(phrases) for state, phrases in table.get("states", {}).items()},
     )
+
+
+def _other_parties(names: list[str], sides: list[str]) -> list[str]:
+    """Third parties, less any name that is one of the topic's sides."""
+    own = {name.casefold() for name in sides}
+    return [name for name in names if name.casefold() not in own]
 
 
 def _ending(words: list[str], tail: str) -> re.Pattern:
