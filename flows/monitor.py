@@ -66,8 +66,8 @@ class Harvest:
     plan: Plan
     articles: list[tuple[Article, Detection]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
-    # Validators of the pages fetched, for a conditional GET when one is fetched again.
-    page_validators: dict[str, Validators] = field(default_factory=dict)
+    # Validators the pages fetched answered with, for a conditional GET when one is fetched again.
+    new_page_validators: dict[str, Validators] = field(default_factory=dict)
 
     @property
     def run_error(self) -> str | None:
@@ -142,7 +142,7 @@ def collect_source(plan: Plan, *, fetch: FetchSettings, topics: list[Topic]) -> 
             harvest.failures.append((result.url, result.reason))
             continue
         if result.etag or result.last_modified:
-            harvest.page_validators[result.url] = (result.etag, result.last_modified)
+            harvest.new_page_validators[result.url] = (result.etag, result.last_modified)
         try:
             article = extract_article(result.body, url=result.url)
         except ExtractionError as exc:
@@ -177,7 +177,7 @@ def store_harvests(harvests: list[Harvest], *, db_path: Path, alert_urls: list[S
                 summary.duplicates += saved.status == "duplicate"
                 summary.flagged += saved.status in ("new", "revised") and detection.flagged
             store.record_entry_dates(plan.entry_dates)
-            store.save_validators(plan.source, {**plan.validators, **harvest.page_validators})
+            store.save_validators(plan.source, {**plan.validators, **harvest.new_page_validators})
     return summary
 
 
@@ -204,7 +204,7 @@ def report_source_health(harvests: list[Harvest], *, db_path: Path, alert_urls: 
         for harvest in harvests:
             source = harvest.plan.source
             change = store.record_source_run(source, error=harvest.run_error, dark_after=dark_after)
-            health = next(row for row in store.source_health() if row["source"] == source)
+            (health,) = store.source_health(source)
             if health["consecutive_failures"] >= dark_after:
                 dark.append(source)
                 logger.warning("source %s is dark since %s: %s", source, health["dark_since"], health["last_error"])

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import seeds
 from sources import FetchSettings
+from storage import DEFAULT_MAX_ATTEMPTS
 
 DEFAULT_DB = Path("newswatch.db")
-DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_DARK_AFTER = 3
 
 

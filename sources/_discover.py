@@ -113,12 +113,10 @@ async def _find_feed(fetcher: Fetcher, homepage: str) -> tuple[str, str]:
         for link in links:
             if link.get("type").split(";")[0].strip().lower() in _FEED_LINK_TYPES:
                 return "feed", urljoin(page.final_url, link.get("href"))
+    sitemaps = await fetcher.sitemaps(homepage)
+    if sitemaps:
+        return "sitemap", sitemaps[0]
     base = "{0.scheme}://{0.netloc}".format(urlsplit(homepage))
-    robots = await fetcher.get(base + "/robots.txt", accept=("text/plain",), respect_robots=False)
-    if isinstance(robots, FetchedPage):
-        for line in robots.body.decode("utf-8", "replace").splitlines():
-            if line.lower().startswith("sitemap:"):
-                return "sitemap", line.split(":", 1)[1].strip()
     for path in _USUAL_FEED_PATHS:
         candidate = await fetcher.get(base + path, accept=FEED_TYPES, respect_robots=False)
         if isinstance(candidate, FetchedPage) and feedparser.parse(_without_entity_declarations(candidate.body)).get(

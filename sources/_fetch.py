@@ -109,21 +109,20 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-async def fetch_one(
-    client: httpx.AsyncClient, url: str, *, accept: tuple[str, ...], max_bytes: int,
-    validators: Validators | None = None, retries: int = 0, retry_base_delay: float = 1.0,
-    max_retry_wait: float = 30.0,
+async def _fetch_one(
+    client: httpx.AsyncClient, url: str, *, accept: tuple[str, ...], validators: Validators | None,
+    settings: FetchSettings,
 ) -> FetchedPage | NotModified | FetchFailure:
     """GET one URL, conditionally when ``validators`` are given; every way it can go wrong comes
     back as a FetchFailure with a reason. Rate limits, server errors and cut connections are tried
-    again, ``retries`` times, after exponential backoff with jitter or the server's Retry-After."""
-    for attempt in range(retries + 1):
+    again, ``settings.retries`` times, after exponential backoff with jitter or the server's Retry-After."""
+    for attempt in range(settings.retries + 1):
         try:
-            return await _get_once(client, url, accept=accept, max_bytes=max_bytes, validators=validators)
+            return await _get_once(client, url, accept=accept, max_bytes=settings.max_bytes, validators=validators)
         except _Retryable as problem:
-            backoff = retry_base_delay * 2 ** attempt * random.uniform(1, 1.5)  # jitter spreads retries out
+            backoff = settings.retry_base_delay * 2 ** attempt * random.uniform(1, 1.5)  # jitter spreads retries out
             wait = problem.wait if problem.wait is not None else backoff
-            if attempt == retries or wait > max_retry_wait:
+            if attempt == settings.retries or wait > settings.max_retry_wait:
                 return problem.failure
             await asyncio.sleep(wait)
     raise AssertionError("unreachable")
@@ -222,13 +221,22 @@ class Fetcher:
     async def __aexit__(self, *exc) -> None:
         await self._client.__aexit__(*exc)
 
+    def _host(self, url: str) -> tuple[str, _Host]:
+        parts = urlsplit(url)
+        base = f"{parts.scheme}://{parts.netloc}"
+        return base, self._hosts.setdefault(base, _Host(self.settings))
+
+    async def sitemaps(self, url: str) -> list[str]:
+        """The sitemaps that the robots.txt of ``url``'s host lists (read once per host)."""
+        base, host = self._host(url)
+        await host.read_robots(self._client, base, self.settings)
+        return (host.robots.site_maps() or []) if host.robots else []
+
     async def get(self, url: str, *, accept: tuple[str, ...] = HTML_TYPES, validators: Validators | None = None,
                   respect_robots: bool | None = None) -> FetchedPage | NotModified | FetchFailure:
         """Fetch one URL politely; see fetch_pages."""
         settings = self.settings
-        parts = urlsplit(url)
-        base = f"{parts.scheme}://{parts.netloc}"
-        host = self._hosts.setdefault(base, _Host(settings))
+        base, host = self._host(url)
         if settings.respect_robots if respect_robots is None else respect_robots:
             await host.read_robots(self._client, base, settings)
             if host.robots_failure:
@@ -237,9 +245,7 @@ class Fetcher:
                 return FetchFailure(url, "disallowed by robots.txt")
         async with host.slots:
             await host.wait_turn()
-            return await fetch_one(self._client, url, accept=accept, max_bytes=settings.max_bytes,
-                                   validators=validators, retries=settings.retries,
-                                   retry_base_delay=settings.retry_base_delay, max_retry_wait=settings.max_retry_wait)
+            return await _fetch_one(self._client, url, accept=accept, validators=validators, settings=settings)
 
 
 async def _fetch_all(urls: list[str], settings: FetchSettings, accept: tuple[str, ...],

@@ -2,6 +2,6 @@
 
 from ._records import AlertChannel, PendingAlert, SavedArticle
 from ._schema import SCHEMA_VERSION
-from ._store import Store
+from ._store import DEFAULT_MAX_ATTEMPTS, Store
 
-__all__ = ["SCHEMA_VERSION", "AlertChannel", "PendingAlert", "SavedArticle", "Store"]
+__all__ = ["DEFAULT_MAX_ATTEMPTS", "SCHEMA_VERSION", "AlertChannel", "PendingAlert", "SavedArticle", "Store"]

@@ -28,6 +28,14 @@ def _now(later: timedelta = timedelta(0)) -> str:
     return (datetime.now(UTC) + later).isoformat(timespec="seconds")
 
 
+def _in_chunks(urls: Iterable[str], size: int = 400) -> Iterator[tuple[list[str], str]]:
+    """Distinct URLs in chunks small enough for one "in (?, ?, ...)" clause, with its placeholders."""
+    distinct = list(dict.fromkeys(urls))
+    for start in range(0, len(distinct), size):
+        chunk = distinct[start:start + size]
+        yield chunk, ",".join("?" * len(chunk))
+
+
 def text_hash(text: str) -> str:
     """Hash of the text with case and whitespace normalised: the exact-duplicate key."""
     return hashlib.sha256(" ".join(text.casefold().split()).encode()).hexdigest()
@@ -57,11 +65,8 @@ class Store:
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
         """The given URLs that are already stored, as fetched or as canonical URL."""
-        urls = list(dict.fromkeys(urls))
         known: set[str] = set()
-        for start in range(0, len(urls), 400):
-            chunk = urls[start:start + 400]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_chunks(urls):
             rows = self.db.execute(
                 f"select url, canonical_url from articles where url in ({marks}) or canonical_url in ({marks})",
                 chunk + chunk,
@@ -71,11 +76,8 @@ class Store:
 
     def entry_dates(self, urls: Iterable[str]) -> dict[str, str | None]:
         """{URL: the feed date stored with it} for the given URLs that are stored."""
-        urls = list(dict.fromkeys(urls))
         dates: dict[str, str | None] = {}
-        for start in range(0, len(urls), 400):
-            chunk = urls[start:start + 400]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_chunks(urls):
             dates.update(self.db.execute(
                 f"select url, entry_updated from articles where url in ({marks})", chunk).fetchall())
         return dates
@@ -157,8 +159,8 @@ class Store:
             f"select minhash.article_id, minhash.signature from minhash where article_id in "
             f"(select distinct article_id from lsh_buckets where bucket in ({marks}))", keys,
         ).fetchall()
-        likely = sorted(((_neardup.estimated_jaccard(packed, sig), article_id) for article_id, sig in candidates
-                         if _neardup.estimated_jaccard(packed, sig) >= _neardup.CANDIDATE_JACCARD), reverse=True)
+        estimates = [(_neardup.estimated_jaccard(packed, sig), article_id) for article_id, sig in candidates]
+        likely = sorted((e for e in estimates if e[0] >= _neardup.CANDIDATE_JACCARD), reverse=True)
         for _, article_id in likely:
             text, story_id, first = self.db.execute(
                 "select text, story_id, coalesce(duplicate_of, id) from articles where id = ?", [article_id]).fetchone()
@@ -314,8 +316,10 @@ class Store:
         with immediate_transaction(self.db.conn):
             self.db.execute("update source_health set dark_notified = ? where source = ?", [int(dark), source])
 
-    def source_health(self) -> list[dict]:
-        return list(self.db.query("select * from source_health order by source"))
+    def source_health(self, source: str | None = None) -> list[dict]:
+        """The health of every source, or of one."""
+        where, params = ("where source = ?", [source]) if source else ("", [])
+        return list(self.db.query(f"select * from source_health {where} order by source", params))
 
     # -- alert outbox ---------------------------------------------------------------------------
 

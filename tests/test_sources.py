@@ -249,6 +249,7 @@ def test_a_feed_is_found_from_the_home_page(how):
         site.routes["/"] = Response(home.encode())
         entries = discover(Source("Site", homepage=base + "/"), FAST).entries
     assert [e.url for e in entries] == [base + "/one.html"]
+    assert [r.path for r in site.requests].count("/robots.txt") == 1  # read once per host, whatever asks
 
 
 def test_a_home_page_with_no_feed_is_a_clear_error():
