@@ -2,7 +2,6 @@
 
 from ._channels import channel_for, mask_url
 from ._deliver import (
-    ALERT_MODES,
     Deliveries,
     DeliveryError,
     deliver_pending,
@@ -14,7 +13,6 @@ from ._deliver import (
 from ._render import Message, render_alert, render_digest
 
 __all__ = [
-    "ALERT_MODES",
     "Deliveries",
     "DeliveryError",
     "Message",

@@ -14,7 +14,6 @@ from ._render import Message, render_alert, render_digest
 # Beyond this many alerts in the window, a channel gets the rest as one digest: no alert storms.
 RATE_LIMIT = 10
 RATE_WINDOW = timedelta(hours=1)
-ALERT_MODES = ("each", "digest", "none")
 
 
 class DeliveryError(Exception):

@@ -1,5 +1,8 @@
 """Prefect flows: orchestration only. Each task calls one stage's public functions."""
 
-from .monitor import RunSummary, monitor
+from ._steps import RunSummary
+from .backfill import backfill
+from .digest import digest
+from .monitor import monitor
 
-__all__ = ["RunSummary", "monitor"]
+__all__ = ["RunSummary", "backfill", "digest", "monitor"]

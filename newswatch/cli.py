@@ -6,6 +6,7 @@ import gzip
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +24,13 @@ console = Console(stderr=True)
 class AlertMode(StrEnum):
     each = "each"
     digest = "digest"
+    queue = "queue"
+    none = "none"
+
+
+class BackfillAlertMode(StrEnum):
+    digest = "digest"
+    each = "each"
     none = "none"
 
 
@@ -86,23 +94,74 @@ def _articles_table(rows: list[dict]) -> Table:
     return table
 
 
+def _report(summary) -> None:
+    console.print(escape(_summary_line(summary)))
+    for url, reason in summary.failures:
+        console.print(f"[yellow]failed[/yellow] {escape(url)}: {escape(reason)} (retried on the next run)")
+    for source in summary.dark_sources:
+        console.print(f"[red]dark[/red] {escape(source)} has failed several runs in a row (see `newswatch sources`)")
+
+
 @app.command()
 def run(
     sources: Annotated[Path | None, typer.Option(help="Sources TOML (default: seeds/sources.toml).")] = None,
     db: DbOption = None,
     alert: Annotated[list[str] | None, typer.Option(help="An apprise URL to alert; repeatable.")] = None,
-    alert_mode: Annotated[AlertMode, typer.Option(help="each, digest or none.")] = AlertMode.each,
+    alert_mode: Annotated[AlertMode, typer.Option(
+        help="each, digest, queue (kept for the next `digest` run) or none.")] = AlertMode.each,
 ) -> None:
     """One monitor run: fetch new articles, store them, flag, alert."""
     from flows import monitor
 
     summary = monitor(sources_file=str(sources) if sources else None, db_path=str(db) if db else None,
                       alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value)
-    console.print(escape(_summary_line(summary)))
-    for url, reason in summary.failures:
-        console.print(f"[yellow]failed[/yellow] {escape(url)}: {escape(reason)} (retried on the next run)")
-    for source in summary.dark_sources:
-        console.print(f"[red]dark[/red] {escape(source)} has failed several runs in a row (see `newswatch sources`)")
+    if summary.skipped:
+        console.print(f"[yellow]skipped:[/yellow] {escape(summary.skipped)}; try again once it has finished")
+        raise typer.Exit(code=75)  # EX_TEMPFAIL
+    _report(summary)
+
+
+@app.command()
+def backfill(
+    since: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day (YYYY-MM-DD).")],
+    until: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day, included (YYYY-MM-DD).")],
+    sources: Annotated[Path | None, typer.Option(help="Sources TOML (default: seeds/sources.toml).")] = None,
+    urls: Annotated[Path | None, typer.Option(
+        help="A file of article URLs, one per line, instead of the sources' feeds and sitemaps.")] = None,
+    db: DbOption = None,
+    alert: Annotated[list[str] | None, typer.Option(help="An apprise URL to alert; repeatable.")] = None,
+    alert_mode: Annotated[BackfillAlertMode, typer.Option(
+        help="digest (one message per channel at the end), each or none.")] = BackfillAlertMode.digest,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Pages per chunk (memory, and the unit of resuming).")] = 200,
+) -> None:
+    """Store every article the sources announce for a date range; rerun it to resume after a crash."""
+    from flows import backfill as backfill_flow
+
+    try:
+        summary = backfill_flow(since=since.date(), until=until.date(), sources_file=str(sources) if sources else None,
+                                urls_file=str(urls) if urls else None, db_path=str(db) if db else None,
+                                alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value,
+                                chunk_size=chunk_size)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    _report(summary)
+
+
+@app.command()
+def serve(
+    file: Annotated[Path | None, typer.Option(
+        "--file", help="The prefect.yaml whose deployments to serve (default: deploy/prefect.yaml).")] = None,
+) -> None:
+    """Run the scheduled deployments (monitor, digest, backfill) in this one process, until stopped."""
+    from prefect import serve as prefect_serve
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.deployments import PREFECT_FILE, load_deployments
+
+    if not PREFECT_API_URL.value():
+        raise _fail("serve needs a Prefect server: start one (`prefect server start`) and set PREFECT_API_URL, "
+                    "e.g. `prefect config set PREFECT_API_URL=http://127.0.0.1:4200/api`")
+    prefect_serve(*load_deployments(file or PREFECT_FILE))
 
 
 @app.command()

@@ -14,6 +14,8 @@ from storage import DEFAULT_MAX_ATTEMPTS
 
 DEFAULT_DB = Path("newswatch.db")
 DEFAULT_DARK_AFTER = 3
+# How long a monitor run waits for another run on the same store before it skips.
+DEFAULT_LOCK_WAIT = 30.0
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Settings:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     # A source that fails this many runs in a row raises a "source is dark" notice.
     dark_after: int = DEFAULT_DARK_AFTER
+    # Seconds a monitor run waits for another run on the same store to finish before it skips.
+    lock_wait: float = DEFAULT_LOCK_WAIT
 
 
 def split_alert_urls(value: str) -> tuple[str, ...]:
@@ -43,18 +47,14 @@ def load_settings(
     environ: Mapping[str, str] = os.environ,
 ) -> Settings:
     """Settings from the environment (NEWSWATCH_DB, NEWSWATCH_SOURCES, NEWSWATCH_TOPICS,
-    NEWSWATCH_ALERT_URLS, NEWSWATCH_USER_AGENT, NEWSWATCH_TIMEOUT, NEWSWATCH_DARK_AFTER), overridden by any
-    explicit argument."""
+    NEWSWATCH_ALERT_URLS, NEWSWATCH_USER_AGENT, NEWSWATCH_TIMEOUT, NEWSWATCH_DARK_AFTER, NEWSWATCH_LOCK_WAIT),
+    overridden by any explicit argument."""
     defaults = Settings()
     fetch = defaults.fetch
     if environ.get("NEWSWATCH_USER_AGENT"):
         fetch = replace(fetch, user_agent=environ["NEWSWATCH_USER_AGENT"])
     if environ.get("NEWSWATCH_TIMEOUT"):
-        try:
-            seconds = float(environ["NEWSWATCH_TIMEOUT"])
-        except ValueError:
-            value = environ["NEWSWATCH_TIMEOUT"]
-            raise ValueError(f"NEWSWATCH_TIMEOUT must be a number of seconds, not {value!r}") from None
+        seconds = _seconds(environ, "NEWSWATCH_TIMEOUT", fetch.read_timeout)
         fetch = replace(fetch, connect_timeout=seconds, read_timeout=seconds)
     return Settings(
         db_path=Path(db_path or environ.get("NEWSWATCH_DB") or defaults.db_path),
@@ -63,7 +63,21 @@ def load_settings(
         alert_urls=tuple(alert_urls) if alert_urls else split_alert_urls(environ.get("NEWSWATCH_ALERT_URLS", "")),
         fetch=fetch,
         dark_after=_positive_int(environ, "NEWSWATCH_DARK_AFTER", defaults.dark_after),
+        lock_wait=_seconds(environ, "NEWSWATCH_LOCK_WAIT", defaults.lock_wait),
     )
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    value = environ.get(name)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ValueError(f"{name} must be a number of seconds, not {value!r}")
+    return seconds
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -17,6 +17,23 @@ class Source:
     homepage: str | None = None
 
 
+def load_url_list(path: str | Path) -> Source:
+    """A plain text file of article URLs, one per line (blank lines and # comments skipped), as one
+    source named after the file."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read the URL list ({exc})") from None
+    urls = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    for number, url in enumerate(urls, start=1):
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"{path}: URL #{number} {url!r} is not an http(s) URL")
+    if not urls:
+        raise ValueError(f"{path}: no URLs")
+    return Source(name=f"url list {path.name}", pages=tuple(dict.fromkeys(urls)))
+
+
 def load_sources(path: str | Path) -> list[Source]:
     """Read a sources TOML file; raise ValueError naming the entry that is wrong."""
     try:

@@ -1,7 +1,10 @@
-"""The SQLite store (sqlite-utils): schema and migrations, articles, stories, failures, alert outbox."""
+"""The SQLite store (sqlite-utils): schema and migrations, articles, stories, failures, alert outbox,
+backfill checkpoints, and the lock that lets one run at a time write."""
 
+from ._lock import StoreBusy, run_lock
 from ._records import AlertChannel, PendingAlert, SavedArticle
 from ._schema import SCHEMA_VERSION
 from ._store import DEFAULT_MAX_ATTEMPTS, Store
 
-__all__ = ["DEFAULT_MAX_ATTEMPTS", "SCHEMA_VERSION", "AlertChannel", "PendingAlert", "SavedArticle", "Store"]
+__all__ = ["DEFAULT_MAX_ATTEMPTS", "SCHEMA_VERSION", "AlertChannel", "PendingAlert", "SavedArticle", "Store",
+           "StoreBusy", "run_lock"]

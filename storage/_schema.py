@@ -92,6 +92,15 @@ def _near_duplicate_index(db: sqlite_utils.Database) -> None:
                "primary key (bucket, article_id)) without rowid")
 
 
+def _backfill_checkpoints(db: sqlite_utils.Database) -> None:
+    # One row per finished chunk of a backfill: a rerun of the same range skips it.
+    db["backfill_checkpoints"].create(
+        {"backfill": str, "source": str, "chunk": int, "urls_hash": str, "pages": int, "stored": int,
+         "failed": int, "done_at": str},
+        pk=("backfill", "source", "chunk"), not_null={"urls_hash", "pages", "stored", "failed", "done_at"},
+    )
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "articles.matched", _matched_words),
@@ -100,6 +109,7 @@ MIGRATIONS = [
     (5, "http_cache", _http_cache),
     (6, "revisions", _revisions),
     (7, "near-duplicate index", _near_duplicate_index),
+    (8, "backfill checkpoints", _backfill_checkpoints),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

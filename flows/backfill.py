@@ -1,0 +1,156 @@
+"""The backfill flow: every article a source announces for a date range, in resumable chunks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from pydantic import SecretStr
+
+from detectors import Topic, load_topics
+from newswatch.settings import Settings, load_settings
+from sources import FetchSettings, Source, SourceError, discover_many, load_sources, load_url_list, parse_day
+from storage import Store, run_lock
+
+from ._progress import PageProgress
+from ._steps import (
+    NETWORK_RETRIES,
+    Harvest,
+    Plan,
+    RunSummary,
+    alert_channels,
+    collect,
+    deliver_alerts,
+    publish_report,
+    save_harvests,
+)
+
+# Pages per chunk: what a backfill holds in memory at once, and what a rerun may fetch again.
+DEFAULT_CHUNK_SIZE = 200
+
+
+@dataclass
+class Chunk:
+    """A slice of one source's backfill: the unit of work, of memory and of resumption."""
+
+    source: str
+    feed_url: str | None
+    number: int
+    urls: list[str]
+    # The entries' dates as the source gives them (none for undated entries).
+    entry_dates: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class BackfillPlan:
+    source: str
+    feed_url: str | None
+    chunks: list[Chunk] = field(default_factory=list)
+    error: str | None = None
+
+
+def _in_range(day: date | None, since: date, until: date) -> bool:
+    return day is None or since <= day <= until
+
+
+@task(name="plan-backfill", cache_policy=NO_CACHE, persist_result=False, **NETWORK_RETRIES)
+def plan_backfill(sources: list[Source], *, since: date, until: date, fetch: FetchSettings,
+                  chunk_size: int) -> list[BackfillPlan]:
+    """Read every source's feed or sitemap in full (not conditionally) and chunk the entries dated
+    in the range, oldest first. Undated entries come last; their pages' own dates decide."""
+    logger = get_run_logger()
+    plans = []
+    for source in sources:
+        found = discover_many([source], fetch)[source.name]
+        plan = BackfillPlan(source=source.name, feed_url=source.feed or source.sitemap or source.homepage)
+        plans.append(plan)
+        if isinstance(found, SourceError):
+            logger.warning("%s: %s", source.name, found)
+            plan.error = str(found)
+            continue
+        days = {entry.url: parse_day(entry.updated) for entry in found.entries}
+        dates = {entry.url: entry.updated for entry in found.entries if entry.updated}
+        urls = sorted((url for url, day in days.items() if _in_range(day, since, until)),
+                      key=lambda url: (days[url] or date.max, url))
+        for number, start in enumerate(range(0, len(urls), chunk_size)):
+            part = urls[start:start + chunk_size]
+            plan.chunks.append(Chunk(source.name, plan.feed_url, number, part,
+                                     {url: dates[url] for url in part if url in dates}))
+        logger.info("%s: %d of %d entries in %s..%s, %d chunks", source.name, len(urls), len(days), since, until,
+                    len(plan.chunks))
+    return plans
+
+
+@task(name="backfill-chunk", task_run_name="{chunk.source} #{chunk.number}", cache_policy=NO_CACHE,
+      persist_result=False, **NETWORK_RETRIES)
+def backfill_chunk(chunk: Chunk, *, backfill_key: str, since: date, until: date, settings: Settings,
+                   topics: list[Topic], alert_urls: list[SecretStr]) -> RunSummary:
+    """Fetch, extract, detect and store one chunk's pages not stored yet, then mark the chunk done.
+    A chunk done before is skipped, unless some of its pages failed and may be retried."""
+    with Store(settings.db_path) as store:
+        retry = set(store.urls_to_retry(chunk.source, max_attempts=settings.max_attempts)) & set(chunk.urls)
+        if not retry and store.chunk_done(backfill_key, chunk.source, chunk.number, chunk.urls):
+            return RunSummary(announced=len(chunk.urls))
+        known = store.known_urls(chunk.urls)
+    plan = Plan(source=chunk.source, feed_url=None, announced=len(chunk.urls),
+                todo=[url for url in chunk.urls if url not in known], entry_dates=chunk.entry_dates)
+    harvest = collect(plan, fetch=settings.fetch, topics=topics)
+    # An undated entry is kept when its page's own date is in the range, or unknown.
+    harvest.articles = [(article, detection) for article, detection in harvest.articles
+                        if article.url in chunk.entry_dates or _in_range(parse_day(article.published), since, until)]
+    with run_lock(settings.db_path, wait=None), Store(settings.db_path) as store:
+        summary = save_harvests(store, [harvest], alert_urls=alert_urls)
+        store.finish_chunk(backfill_key, chunk.source, chunk.number, urls=chunk.urls,
+                           stored=summary.new + summary.revised, failed=len(harvest.failures))
+    return summary
+
+
+@flow(name="newswatch", flow_run_name="backfill {since}..{until}", persist_result=False)
+def backfill(since: date, until: date, sources_file: str | None = None, urls_file: str | None = None,
+             db_path: str | None = None, alert_urls: list[SecretStr] | None = None,
+             alert_mode: Literal["each", "digest", "none"] = "digest",
+             chunk_size: int = DEFAULT_CHUNK_SIZE) -> RunSummary:
+    """Store every article the sources (or the URL list in ``urls_file``) announce for the days
+    ``since`` to ``until``, both included.
+
+    Resumable: each finished chunk is recorded in the store, so a rerun after a crash goes on where
+    it stopped, and a rerun of a finished range stores and alerts nothing new. Alerts default to one
+    digest per channel at the end, so a backfill never floods a channel.
+    """
+    if until < since:
+        raise ValueError(f"until ({until}) is before since ({since})")
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    logger = get_run_logger()
+    settings = load_settings(db_path=db_path, sources_file=sources_file,
+                             alert_urls=[u.get_secret_value() for u in alert_urls or []])
+    sources = [load_url_list(urls_file)] if urls_file else load_sources(settings.sources_file)
+    channels = alert_channels(settings, alert_mode)
+    topics = load_topics(settings.topics_file)
+    plans = plan_backfill(sources, since=since, until=until, fetch=settings.fetch, chunk_size=chunk_size)
+    key = f"{since.isoformat()}..{until.isoformat()}"
+
+    summary = RunSummary()
+    failed_sources = [Harvest(Plan(p.source, p.feed_url, feed_error=p.error)) for p in plans if p.error]
+    if failed_sources:
+        with run_lock(settings.db_path, wait=None), Store(settings.db_path) as store:
+            summary.add(save_harvests(store, failed_sources, alert_urls=[]))
+    chunks = [chunk for plan in plans for chunk in plan.chunks]
+    with PageProgress(sum(len(c.urls) for c in chunks), key="backfill-progress",
+                      description=f"backfill {key}") as progress:
+        for chunk in chunks:
+            summary.add(backfill_chunk(chunk, backfill_key=key, since=since, until=until, settings=settings,
+                                       topics=topics, alert_urls=channels))
+            progress.advance(len(chunk.urls))
+    summary.sources = len(plans)
+    logger.info("backfill %s: %d pages in range, %d new, %d duplicates, %d flagged, %d failed", key,
+                summary.announced, summary.new, summary.duplicates, summary.flagged, len(summary.failures))
+    with run_lock(settings.db_path, wait=None):
+        delivered = deliver_alerts(db_path=settings.db_path, alert_urls=channels, mode=alert_mode)
+    summary.alerts_sent, summary.alerts_failed, summary.alerts_gave_up = delivered.sent, delivered.failed, \
+        delivered.gave_up
+    publish_report(summary, db_path=settings.db_path, flow="backfill")
+    return summary

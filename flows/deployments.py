@@ -1,0 +1,36 @@
+"""The deployments of deploy/prefect.yaml, for `newswatch serve`: one file says what runs when."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import yaml
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron
+
+PREFECT_FILE = Path(__file__).resolve().parent.parent / "deploy" / "prefect.yaml"
+
+
+def load_deployments(prefect_file: str | Path = PREFECT_FILE) -> list[RunnerDeployment]:
+    """The deployments a prefect.yaml declares, with their schedules, parameters and concurrency
+    limits, ready for ``prefect.serve``. Work pools and pull steps do not apply to serving."""
+    with open(prefect_file, encoding="utf-8") as f:
+        config = yaml.safe_load(f)
+    deployments = []
+    for spec in config.get("deployments") or []:
+        path, _, name = spec["entrypoint"].partition(":")
+        flow = getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), name)
+        limit = spec.get("concurrency_limit")
+        deployments.append(flow.to_deployment(
+            name=spec["name"],
+            description=spec.get("description"),
+            tags=spec.get("tags"),
+            parameters=spec.get("parameters") or {},
+            schedules=[Cron(s["cron"], timezone=s.get("timezone")) for s in spec.get("schedules") or []],
+            concurrency_limit=ConcurrencyLimitConfig(
+                limit=limit["limit"], collision_strategy=ConcurrencyLimitStrategy(limit["collision_strategy"]),
+            ) if limit else None,
+        ))
+    return deployments
