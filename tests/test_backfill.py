@@ -1,0 +1,184 @@
+"""The backfill flow under a real Prefect API, against a loopback archive site and a real SMTP server."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from pydantic import SecretStr
+
+from archive import archive_routes, make_archive, sources_toml
+from flows import backfill
+from newswatch.loopback import LoopbackSite, Response
+from storage import Store
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+ROOT = Path(__file__).resolve().parents[1]
+SINCE, UNTIL = date(2024, 1, 3), date(2024, 1, 12)
+# 20 days of news from 1 January; every fifth day's story is about US–Iran talks. Two sitemap
+# entries carry no date: one page is dated inside the range, one before it.
+PAGES = make_archive(date(2024, 1, 1), 20, undated={"inside": date(2024, 1, 8), "before": date(2023, 6, 1)})
+IN_RANGE = {p.path for p in PAGES if p.day and SINCE <= p.day <= UNTIL}
+FLAGGED_IN_RANGE = {p.path for p in PAGES if p.flagged and p.path in IN_RANGE}
+
+
+@pytest.fixture
+def archive(tmp_path):
+    with LoopbackSite() as site:
+        site.routes.update(archive_routes(site.base_url, PAGES))
+        (tmp_path / "sources.toml").write_text(sources_toml(site.base_url))
+        yield site
+
+
+def run_backfill(tmp_path, mail=None, **options):
+    return backfill(since=SINCE, until=UNTIL, sources_file=str(tmp_path / "sources.toml"),
+                    db_path=str(tmp_path / "news.db"), chunk_size=4,
+                    alert_urls=[SecretStr(mail.alert_url())] if mail else None, **options)
+
+
+def stored_paths(site, db) -> list[str]:
+    with Store(db) as store:
+        return sorted(row["url"].removeprefix(site.base_url) for row in store.articles())
+
+
+def page_requests(site) -> list[str]:
+    return [r.path for r in site.requests if r.path.startswith("/news/")]
+
+
+def test_backfill_stores_the_range_and_sends_one_digest(tmp_path, archive, mail):
+    summary = run_backfill(tmp_path, mail)
+
+    assert set(stored_paths(archive, tmp_path / "news.db")) == IN_RANGE
+    assert (summary.new, summary.flagged, summary.failures) == (len(IN_RANGE), len(FLAGGED_IN_RANGE), [])
+    # Pages dated outside the range by the sitemap are never fetched; the undated ones are.
+    fetched = set(page_requests(archive))
+    assert fetched == IN_RANGE | {"/news/undated/before.html"}
+    # One digest for the whole backfill, naming every flagged story.
+    (message,) = mail.messages
+    body = message.get_body(("html",)).get_content()
+    assert message["subject"] == f"[newswatch] {len(FLAGGED_IN_RANGE)} new stories"
+    assert all(f'href="{archive.url(path)}"' in body for path in FLAGGED_IN_RANGE)
+
+
+def test_second_backfill_of_a_range_fetches_stores_and_alerts_nothing(tmp_path, archive, mail):
+    run_backfill(tmp_path, mail)
+    archive.requests.clear()
+
+    again = run_backfill(tmp_path, mail)
+
+    assert (again.new, again.fetched, again.alerts_sent) == (0, 0, 0)
+    assert page_requests(archive) == []  # every chunk is checkpointed: not even a conditional GET
+    assert len(mail.messages) == 1
+
+
+def test_overlapping_range_stores_only_what_is_new(tmp_path, archive):
+    run_backfill(tmp_path)
+    wider = backfill(since=date(2024, 1, 1), until=UNTIL, sources_file=str(tmp_path / "sources.toml"),
+                     db_path=str(tmp_path / "news.db"), chunk_size=4)
+    assert wider.new == 2  # 1 and 2 January
+    paths = stored_paths(archive, tmp_path / "news.db")
+    assert len(paths) == len(set(paths)) == len(IN_RANGE) + 2
+
+
+def test_failed_page_is_recorded_and_a_rerun_fetches_it(tmp_path, archive):
+    broken = sorted(IN_RANGE)[3]
+    page = archive.routes[broken]
+    archive.routes[broken] = [Response(b"not yet", "text/plain", 404), page]  # published late
+
+    first = run_backfill(tmp_path, None, alert_mode="none")
+    assert [url for url, _ in first.failures] == [archive.url(broken)]
+    assert broken not in stored_paths(archive, tmp_path / "news.db")
+
+    archive.requests.clear()
+    second = run_backfill(tmp_path, None, alert_mode="none")
+    assert second.new == 1 and broken in stored_paths(archive, tmp_path / "news.db")
+    assert page_requests(archive) == [broken]  # only the failed page: the rest of its chunk is stored
+
+
+def test_url_list(tmp_path, archive):
+    wanted = sorted(IN_RANGE)[:3] + ["/news/undated/before.html"]
+    urls_file = tmp_path / "urls.txt"
+    urls_file.write_text("# picked by hand\n" + "\n".join(archive.url(p) for p in wanted) + "\n\n")
+
+    summary = backfill(since=SINCE, until=UNTIL, urls_file=str(urls_file), db_path=str(tmp_path / "news.db"))
+
+    # The page dated before the range is fetched (the list gives no dates) but not stored.
+    assert summary.new == 3
+    assert stored_paths(archive, tmp_path / "news.db") == sorted(wanted[:3])
+
+
+def test_bad_range_is_a_clear_error(tmp_path, archive):
+    with pytest.raises(ValueError, match="before since"):
+        backfill(since=UNTIL, until=SINCE, sources_file=str(tmp_path / "sources.toml"),
+                 db_path=str(tmp_path / "news.db"))
+
+
+def test_progress_and_report_artifacts(tmp_path, archive):
+    summary = run_backfill(tmp_path, None, alert_mode="none")
+
+    async def latest(key):
+        async with get_client() as client:
+            (artifact,) = await client.read_latest_artifacts(artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[key])))
+            return artifact
+
+    import asyncio
+    progress = asyncio.run(latest("backfill-progress"))
+    assert progress.type == "progress" and float(progress.data) == 100.0
+    report = asyncio.run(latest("backfill-flagged-stories"))
+    assert summary.flagged == len(FLAGGED_IN_RANGE)
+    assert all(story["url"] in report.data for story in summary.flagged_stories)
+
+
+def test_killed_halfway_then_rerun_stores_every_article_once(tmp_path):
+    from prefect.settings import PREFECT_API_URL
+
+    with LoopbackSite() as site:
+        routes = archive_routes(site.base_url, PAGES)
+        for path in IN_RANGE:  # slow pages: the kill lands in the middle of the run
+            routes[path].delay = 0.3
+        site.routes.update(routes)
+        (tmp_path / "sources.toml").write_text(sources_toml(site.base_url))
+        db = tmp_path / "news.db"
+        code = ("import sys; from datetime import date; from flows import backfill; "
+                "backfill(since=date(2024, 1, 3), until=date(2024, 1, 12), sources_file=sys.argv[1], "
+                "db_path=sys.argv[2], chunk_size=2, alert_mode='none')")
+        log = tmp_path / "backfill.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "sources.toml"), str(db)],
+                                       cwd=ROOT, env={**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()},
+                                       stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None and finished_chunks(db) < 2:
+            time.sleep(0.05)
+        assert process.poll() is None, log.read_text()[-3000:]
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert 2 <= finished_chunks(db) < 6, "killed halfway: 6 chunks in all"
+        stored_before_kill = set(stored_paths(site, db))
+
+        site.requests.clear()
+        summary = backfill(since=SINCE, until=UNTIL, sources_file=str(tmp_path / "sources.toml"), db_path=str(db),
+                           chunk_size=2, alert_mode="none")
+
+        paths = stored_paths(site, db)
+        assert len(paths) == len(set(paths)) and set(paths) == IN_RANGE  # every article, once
+        assert summary.new == len(IN_RANGE - stored_before_kill)
+        assert not set(page_requests(site)) & stored_before_kill  # nothing stored is fetched again
+        assert finished_chunks(db) == 6
+
+
+def finished_chunks(db) -> int:
+    if not Path(db).exists():
+        return 0
+    try:
+        with Store(db) as store:
+            return store.db["backfill_checkpoints"].count
+    except Exception:  # the other process is creating the store
+        return 0
