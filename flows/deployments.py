@@ -6,8 +6,10 @@ import importlib
 from pathlib import Path
 
 import yaml
+from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
+from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron
 
 PREFECT_FILE = Path(__file__).resolve().parent.parent / "deploy" / "prefect.yaml"
@@ -34,3 +36,19 @@ def load_deployments(prefect_file: str | Path = PREFECT_FILE) -> list[RunnerDepl
             ) if limit else None,
         ))
     return deployments
+
+
+def on_work_pools(deployments: list[RunnerDeployment]) -> dict[str, str]:
+    """{"flow/deployment": work pool} of these deployments that the server already has on a work
+    pool: serving one of those would leave it half a worker's and half a server's."""
+    taken = {}
+    with get_client(sync_client=True) as client:
+        for deployment in deployments:
+            name = f"{deployment.flow_name}/{deployment.name}"
+            try:
+                existing = client.read_deployment_by_name(name)
+            except ObjectNotFound:
+                continue
+            if existing.work_pool_name:
+                taken[name] = existing.work_pool_name
+    return taken

@@ -156,12 +156,17 @@ def serve(
     from prefect import serve as prefect_serve
     from prefect.settings import PREFECT_API_URL
 
-    from flows.deployments import PREFECT_FILE, load_deployments
+    from flows.deployments import PREFECT_FILE, load_deployments, on_work_pools
 
     if not PREFECT_API_URL.value():
         raise _fail("serve needs a Prefect server: start one (`prefect server start`) and set PREFECT_API_URL, "
                     "e.g. `prefect config set PREFECT_API_URL=http://127.0.0.1:4200/api`")
-    prefect_serve(*load_deployments(file or PREFECT_FILE))
+    deployments = load_deployments(file or PREFECT_FILE)
+    if taken := on_work_pools(deployments):
+        deletes = "; ".join(f"prefect deployment delete {name}" for name in taken)
+        raise _fail(f"{', '.join(f'{n} (work pool {p})' for n, p in taken.items())} already run on a worker. "
+                    f"A worker and `newswatch serve` are alternatives: stop the worker, `{deletes}`, then serve")
+    prefect_serve(*deployments)
 
 
 @app.command()

@@ -198,7 +198,7 @@ def test_alert_modes(tmp_path, site, mail, sources_file, mode, subjects):
 def test_alert_urls_from_a_prefect_secret_block(tmp_path, site, mail, sources_file):
     from prefect.blocks.system import Secret
 
-    from flows.monitor import ALERT_URLS_BLOCK
+    from flows import ALERT_URLS_BLOCK
 
     Secret(value=mail.alert_url()).save(ALERT_URLS_BLOCK, overwrite=True)
     try:

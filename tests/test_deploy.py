@@ -1,0 +1,163 @@
+"""The deployments of deploy/prefect.yaml on a real Prefect server (`prefect server start` on
+127.0.0.1): a process work pool and a worker, then `newswatch serve`, against the loopback seeds site."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import FLAGGED_PATHS, NOT_FLAGGED_PATHS, TOKYO_PATH
+from newswatch.loopback import free_port
+from storage import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A Prefect server on a loopback port, with its own SQLite database; yields the environment
+    that points Prefect's CLI and client at it."""
+    home = tmp_path_factory.mktemp("prefect-server")
+    port = free_port()
+    env = {**os.environ, "PREFECT_HOME": str(home),
+           "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home}/prefect.db",
+           "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2", "PREFECT_UI_ENABLED": "false",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    env.pop("PREFECT_API_URL", None)
+    log = open(home / "server.log", "wb")
+    process = subprocess.Popen([BIN / "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    api = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            stop(process)
+            raise AssertionError("the Prefect server did not start:\n" + (home / "server.log").read_text()[-3000:])
+        time.sleep(0.5)
+    yield {**env, "PREFECT_API_URL": api}
+    stop(process)
+    log.close()
+
+
+def prefect(env, *args, timeout=240) -> str:
+    result = subprocess.run([BIN / "prefect", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=timeout)
+    assert result.returncode == 0, f"prefect {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+def run_and_watch(env, deployment, *params) -> str:
+    """`prefect deployment run` as a user types it, watched until the run ends; fails unless it completed."""
+    args = [arg for param in params for arg in ("--param", param)]
+    output = prefect(env, "deployment", "run", deployment, *args, "--watch", "--watch-timeout", "180")
+    assert "Flow run finished successfully in 'Completed'" in output, output[-2000:]
+    return output
+
+
+def scheduled_runs(env, deployment: str) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (DeploymentFilter, DeploymentFilterId, FlowRunFilter,
+                                                FlowRunFilterState, FlowRunFilterStateType)
+    from prefect.client.schemas.objects import StateType
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    async def read():
+        async with get_client() as client:
+            found = await client.read_deployment_by_name(deployment)
+            return await client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[found.id])),
+                flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
+                    type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))))
+
+    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}):
+        return asyncio.run(read())
+
+
+def wait_for_scheduled_runs(env, deployment: str, seconds: float = 60) -> list:
+    deadline = time.monotonic() + seconds
+    while not (runs := scheduled_runs(env, deployment)) and time.monotonic() < deadline:
+        time.sleep(1)
+    return runs
+
+
+def stored_paths(site, db) -> set[str]:
+    with Store(db) as store:
+        return {row["url"].removeprefix(site.base_url) for row in store.articles()}
+
+
+def test_deployments_on_a_process_worker(server, site, sources_file, tmp_path):
+    prefect(server, "work-pool", "create", "newswatch", "--type", "process")
+    prefect(server, "--no-prompt", "deploy", "--all", "--prefect-file", "deploy/prefect.yaml")
+
+    # The scheduler creates upcoming runs of the scheduled deployments.
+    upcoming = wait_for_scheduled_runs(server, "newswatch/monitor")
+    assert upcoming and all(run.expected_start_time.minute % 15 == 0 for run in upcoming)
+    assert scheduled_runs(server, "newswatch/digest")
+    assert not scheduled_runs(server, "newswatch/backfill")
+
+    db = tmp_path / "news.db"
+    worker_env = {**server, "NEWSWATCH_HOME": str(ROOT), "NEWSWATCH_DB": str(db),
+                  "NEWSWATCH_SOURCES": str(sources_file), "PREFECT_WORKER_QUERY_SECONDS": "1"}
+    with open(tmp_path / "worker.log", "wb") as log:
+        worker = subprocess.Popen([BIN / "prefect", "worker", "start", "--pool", "newswatch"], cwd=tmp_path,
+                                  env=worker_env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        run_and_watch(server, "newswatch/monitor")
+        assert stored_paths(site, db) == set(FLAGGED_PATHS + NOT_FLAGGED_PATHS)
+
+        backfilled = tmp_path / "backfill.db"
+        run_and_watch(server, "newswatch/backfill", "since=2019-01-01", "until=2024-12-31",
+                      f"db_path={backfilled}")
+        # The 2017 article is outside the range.
+        assert stored_paths(site, backfilled) == set(FLAGGED_PATHS + NOT_FLAGGED_PATHS) - {FLAGGED_PATHS[1]}
+        assert TOKYO_PATH in stored_paths(site, backfilled)
+    finally:
+        stop(worker)
+
+
+def test_newswatch_serve_runs_the_same_deployments(server, site, sources_file, tmp_path):
+    db = tmp_path / "served.db"
+    env = {**server, "NEWSWATCH_DB": str(db), "NEWSWATCH_SOURCES": str(sources_file),
+           "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
+    # The worker's deployments (the test above) are not taken over behind a user's back.
+    refused = subprocess.run([BIN / "newswatch", "serve"], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert refused.returncode == 1
+    message = " ".join(refused.stderr.split())  # rich wraps long lines
+    assert "newswatch/monitor (work pool newswatch)" in message and "already run on a worker" in message
+    for name in ("monitor", "digest", "backfill"):
+        prefect(server, "deployment", "delete", f"newswatch/{name}")
+
+    with open(tmp_path / "serve.log", "wb") as log:
+        serving = subprocess.Popen([BIN / "newswatch", "serve"], cwd=ROOT, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "newswatch/backfill" not in (tmp_path / "serve.log").read_text():
+            assert serving.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+            time.sleep(0.5)
+        assert wait_for_scheduled_runs(server, "newswatch/monitor")
+        run_and_watch(server, "newswatch/monitor")
+        assert stored_paths(site, db) == set(FLAGGED_PATHS + NOT_FLAGGED_PATHS)
+    finally:
+        stop(serving)
