@@ -1,5 +1,6 @@
 """The backfill flow under a real Prefect API, against a loopback archive site and a real SMTP server."""
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -12,9 +13,12 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
 from archive import archive_routes, make_archive, sources_toml
+
 from flows import backfill
+from newswatch.cli import app
 from newswatch.loopback import LoopbackSite, Response
 from storage import Store
 
@@ -119,6 +123,19 @@ def test_bad_range_is_a_clear_error(tmp_path, archive):
                  db_path=str(tmp_path / "news.db"))
 
 
+def test_backfill_command(tmp_path, archive):
+    db = tmp_path / "news.db"
+    args = ["backfill", "--since", "2024-01-03", "--until", "2024-01-12", "--sources", str(tmp_path / "sources.toml"),
+            "--db", str(db), "--alert-mode", "none", "--chunk-size", "5"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"{len(IN_RANGE)} new" in result.output
+    assert set(stored_paths(archive, db)) == IN_RANGE
+
+    backwards = CliRunner().invoke(app, [*args[:2], "2024-01-12", "--until", "2024-01-03", *args[5:]])
+    assert backwards.exit_code == 1 and "before since" in backwards.output
+
+
 def test_progress_and_report_artifacts(tmp_path, archive):
     summary = run_backfill(tmp_path, None, alert_mode="none")
 
@@ -128,7 +145,6 @@ def test_progress_and_report_artifacts(tmp_path, archive):
                 key=ArtifactFilterKey(any_=[key])))
             return artifact
 
-    import asyncio
     progress = asyncio.run(latest("backfill-progress"))
     assert progress.type == "progress" and float(progress.data) == 100.0
     report = asyncio.run(latest("backfill-flagged-stories"))
