@@ -47,7 +47,8 @@ def load_settings(
     environ: Mapping[str, str] = os.environ,
 ) -> Settings:
     """Settings from the environment (NEWSWATCH_DB, NEWSWATCH_SOURCES, NEWSWATCH_TOPICS,
-    NEWSWATCH_ALERT_URLS, NEWSWATCH_USER_AGENT, NEWSWATCH_TIMEOUT, NEWSWATCH_DARK_AFTER, NEWSWATCH_LOCK_WAIT),
+    NEWSWATCH_ALERT_URLS, NEWSWATCH_USER_AGENT, NEWSWATCH_TIMEOUT, NEWSWATCH_PER_HOST, NEWSWATCH_MIN_DELAY,
+    NEWSWATCH_DARK_AFTER, NEWSWATCH_LOCK_WAIT),
     overridden by any explicit argument."""
     defaults = Settings()
     fetch = defaults.fetch
@@ -56,6 +57,9 @@ def load_settings(
     if environ.get("NEWSWATCH_TIMEOUT"):
         seconds = _seconds(environ, "NEWSWATCH_TIMEOUT", fetch.read_timeout)
         fetch = replace(fetch, connect_timeout=seconds, read_timeout=seconds)
+    # Politeness per site; a robots.txt Crawl-delay still wins when longer.
+    fetch = replace(fetch, per_host=_positive_int(environ, "NEWSWATCH_PER_HOST", fetch.per_host),
+                    min_delay=_seconds(environ, "NEWSWATCH_MIN_DELAY", fetch.min_delay))
     return Settings(
         db_path=Path(db_path or environ.get("NEWSWATCH_DB") or defaults.db_path),
         sources_file=Path(sources_file or environ.get("NEWSWATCH_SOURCES") or defaults.sources_file),

@@ -40,3 +40,14 @@ def test_dark_after():
     assert load_settings(environ={"NEWSWATCH_DARK_AFTER": "5"}).dark_after == 5
     with pytest.raises(ValueError, match="NEWSWATCH_DARK_AFTER"):
         load_settings(environ={"NEWSWATCH_DARK_AFTER": "0"})
+
+
+def test_politeness_and_lock_wait():
+    defaults = load_settings(environ={})
+    assert (defaults.fetch.per_host, defaults.fetch.min_delay, defaults.lock_wait) == (2, 0.5, 30.0)
+    relaxed = load_settings(environ={"NEWSWATCH_PER_HOST": "8", "NEWSWATCH_MIN_DELAY": "0",
+                                     "NEWSWATCH_LOCK_WAIT": "2.5"})
+    assert (relaxed.fetch.per_host, relaxed.fetch.min_delay, relaxed.lock_wait) == (8, 0.0, 2.5)
+    for name, value in [("NEWSWATCH_PER_HOST", "0"), ("NEWSWATCH_MIN_DELAY", "-1"), ("NEWSWATCH_LOCK_WAIT", "soon")]:
+        with pytest.raises(ValueError, match=name):
+            load_settings(environ={name: value})

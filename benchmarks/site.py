@@ -1,0 +1,158 @@
+"""A loopback news site for throughput benchmarks: N article pages built from real pages, with a
+sitemap and a feed over them, served by a real HTTP server in a process of its own.
+
+    python benchmarks/site.py --pages 2000     # serve until interrupted, printing a sources file
+
+The pages are the Article Extraction Benchmark's dev pages (../shared/datasets/aeb-dev) and the
+seeds demo site's articles, over and over, each at a URL of its own. Every tenth copy is a near
+duplicate (its original with one sentence added), as a syndicated story is; the other copies have
+the letters of their text permuted, so that they read as distinct articles of the same shape and
+length to extraction, deduplication and detection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import multiprocessing
+import random
+import string
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+
+from lxml import etree
+from lxml import html as lxml_html
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATASETS = ROOT.parent / "shared" / "datasets"
+FIRST_DAY = date(2024, 1, 1)
+SKIPPED_TAGS = {"script", "style", "noscript"}
+
+
+def real_pages(datasets: Path = DATASETS) -> list[bytes]:
+    """The real pages copies are made of: aeb-dev, then the seeds demo site's articles."""
+    import seeds
+
+    pages = [gzip.decompress(p.read_bytes()) for p in sorted((datasets / "aeb-dev" / "html").glob("*.html.gz"))]
+    pages += [body for path, (ctype, body) in sorted(seeds.demo_site("http://seeds.example").items())
+              if ctype.startswith("text/html") and path.endswith(".html")]
+    return pages
+
+
+def _text_nodes(tree) -> Iterator[tuple[object, str]]:
+    for element in tree.iter():
+        if not isinstance(element.tag, str) or element.tag in SKIPPED_TAGS:
+            continue
+        yield element, "text"
+        yield element, "tail"
+
+
+def variant(page: bytes, copy: int) -> bytes:
+    """Copy ``copy`` of a page: the page itself (0), a near duplicate (every tenth), or a distinct
+    article of the same shape (its letters permuted by a key of this copy)."""
+    if copy == 0:
+        return page
+    tree = lxml_html.fromstring(page)
+    if copy % 10 == 1:
+        longest = max(tree.iter("p"), key=lambda p: len(p.text_content()), default=None)
+        if longest is not None:
+            longest.text = f"Update {copy}: this version adds one sentence. " + (longest.text or "")
+        return etree.tostring(tree, encoding="utf-8", doctype="<!DOCTYPE html>")
+    letters = list(string.ascii_lowercase)
+    random.Random(copy).shuffle(letters)
+    table = str.maketrans(string.ascii_lowercase + string.ascii_uppercase,
+                          "".join(letters) + "".join(letters).upper())
+    for element, attribute in _text_nodes(tree):
+        value = getattr(element, attribute)
+        if value and value.strip():
+            setattr(element, attribute, value.translate(table))
+    return etree.tostring(tree, encoding="utf-8", doctype="<!DOCTYPE html>")
+
+
+def page_path(number: int) -> str:
+    return f"/news/{number:06d}.html"
+
+
+def page_day(number: int) -> date:
+    return FIRST_DAY + timedelta(days=number % 366)
+
+
+def build_pages(count: int, datasets: Path = DATASETS) -> Iterator[tuple[str, bytes]]:
+    """(path, HTML) of each of ``count`` article pages, made one at a time."""
+    originals = real_pages(datasets)
+    for number in range(count):
+        yield page_path(number), variant(originals[number % len(originals)], number // len(originals))
+
+
+def sitemap(base_url: str, count: int) -> bytes:
+    entries = "".join(f"<url><loc>{base_url}{page_path(n)}</loc><lastmod>{page_day(n)}</lastmod></url>"
+                      for n in range(count))
+    return ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"{entries}</urlset>").encode()
+
+
+def feed(base_url: str, count: int, latest: int = 50) -> bytes:
+    items = "".join(f"<item><title>Story {n}</title><link>{base_url}{page_path(n)}</link>"
+                    f"<pubDate>{page_day(n):%a, %d %b %Y} 08:00:00 +0000</pubDate></item>"
+                    for n in range(max(0, count - latest), count))
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Bench</title>{items}</channel></rss>'.encode()
+
+
+def _serve(count: int, port: int, ready, datasets: Path) -> None:
+    import time
+
+    from newswatch.loopback import LoopbackSite, Response
+
+    with LoopbackSite(port=port) as site:
+        for path, body in build_pages(count, datasets):
+            site.routes[path] = Response(body)
+        site.routes["/sitemap.xml"] = Response(sitemap(site.base_url, count), "application/xml")
+        site.routes["/feed.xml"] = Response(feed(site.base_url, count), "application/rss+xml")
+        ready.set()
+        while True:
+            time.sleep(3600)
+
+
+@contextmanager
+def served_site(count: int, datasets: Path = DATASETS) -> Iterator[str]:
+    """Serve ``count`` pages from a process of its own; yields the site's base URL."""
+    from newswatch.loopback import free_port
+
+    port = free_port()
+    ready = multiprocessing.get_context("spawn").Event()
+    process = multiprocessing.get_context("spawn").Process(target=_serve, args=(count, port, ready, datasets),
+                                                           daemon=True)
+    process.start()
+    try:
+        while not ready.wait(0.5):
+            if not process.is_alive():
+                raise RuntimeError(f"the benchmark site process exited ({process.exitcode})")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.join()
+
+
+def sources_toml(base_url: str) -> str:
+    return f'[[sources]]\nname = "Bench site"\nsitemap = "{base_url}/sitemap.xml"\n'
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--datasets", type=Path, default=DATASETS)
+    args = parser.parse_args()
+    with served_site(args.pages, args.datasets) as base_url:
+        print(f"{args.pages} pages at {base_url}; sources file:\n\n{sources_toml(base_url)}", flush=True)
+        try:
+            multiprocessing.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
