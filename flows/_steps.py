@@ -3,6 +3,8 @@ store, deliver and report."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -14,11 +16,13 @@ from prefect.tasks import exponential_backoff
 from pydantic import SecretStr
 
 import alerts
-from detectors import Detection, Topic, detect_topics
-from extractors import Article, ExtractionError, extract_article
+from detectors import Detection, Topic
+from extractors import Article
 from newswatch.settings import Settings, split_alert_urls
 from sources import FetchedPage, FetchSettings, NotModified, Validators, fetch_pages
 from storage import Store
+
+from ._analysis import analyse
 
 # The Prefect Secret block that holds alert URLs for deployments: a string of URLs, or a list.
 ALERT_URLS_BLOCK = "newswatch-alert-urls"
@@ -70,6 +74,8 @@ class Harvest:
     failures: list[tuple[str, str]] = field(default_factory=list)
     # Validators the pages fetched answered with, for a conditional GET when one is fetched again.
     new_page_validators: dict[str, Validators] = field(default_factory=dict)
+    # Seconds of work per stage: fetch (wall), extract and detect (summed over pages).
+    seconds: dict[str, float] = field(default_factory=lambda: {"fetch": 0.0, "extract": 0.0, "detect": 0.0})
 
     @property
     def run_error(self) -> str | None:
@@ -99,18 +105,25 @@ class RunSummary:
     flagged_stories: list[dict] = field(default_factory=list)
     # Why the run did nothing, when it did nothing on purpose (another run held the store).
     skipped: str | None = None
+    # Seconds of work per stage (fetch, extract, detect, store), and the Prefect task runs it took.
+    seconds: dict[str, float] = field(default_factory=dict)
+    task_runs: int = 0
 
     def add(self, other: RunSummary) -> None:
-        """Add another part's counts and lists to this one (a backfill sums its chunks)."""
+        """Add another part's counts, lists and seconds to this one (a backfill sums its chunks)."""
         for f in fields(self):
             mine, theirs = getattr(self, f.name), getattr(other, f.name)
-            if isinstance(mine, int | list):
+            if isinstance(mine, dict):
+                setattr(self, f.name, {k: mine.get(k, 0.0) + theirs.get(k, 0.0) for k in {**mine, **theirs}})
+            elif isinstance(mine, int | list):
                 setattr(self, f.name, mine + theirs)
 
 
-def collect(plan: Plan, *, fetch: FetchSettings, topics: list[Topic]) -> Harvest:
-    """Fetch a plan's pages, extract and detect."""
+def collect(plan: Plan, *, fetch: FetchSettings, topics: list[Topic], pool: Executor | None = None) -> Harvest:
+    """Fetch a plan's pages, extract and detect (in ``pool``'s processes when given)."""
     harvest = Harvest(plan)
+    started = time.perf_counter()
+    pages = []
     for result in fetch_pages(plan.todo, fetch, validators=plan.page_validators):
         if isinstance(result, NotModified):
             continue  # an update announced by the feed, but the page itself has not changed
@@ -119,12 +132,15 @@ def collect(plan: Plan, *, fetch: FetchSettings, topics: list[Topic]) -> Harvest
             continue
         if result.etag or result.last_modified:
             harvest.new_page_validators[result.url] = (result.etag, result.last_modified)
-        try:
-            article = extract_article(result.body, url=result.url)
-        except ExtractionError as exc:
-            harvest.failures.append((result.url, f"extraction: {exc}"))
-            continue
-        harvest.articles.append((article, detect_topics(topics, title=article.title, text=article.text)))
+        pages.append(result)
+    harvest.seconds["fetch"] = time.perf_counter() - started
+    for analysis in pool.map(analyse, pages, chunksize=4) if pool else (analyse(p, topics) for p in pages):
+        harvest.seconds["extract"] += analysis.extract_seconds
+        harvest.seconds["detect"] += analysis.detect_seconds
+        if analysis.error:
+            harvest.failures.append((analysis.url, analysis.error))
+        else:
+            harvest.articles.append((analysis.article, analysis.detection))
     get_run_logger().info("%s: %d fetched, %d failed", plan.source, len(plan.todo), len(harvest.failures))
     return harvest
 
@@ -140,7 +156,9 @@ def save_harvests(store: Store, harvests: list[Harvest], *, alert_urls: list[Sec
     """Store what the sources yielded: failures, articles (enqueueing alerts), entry dates, validators."""
     channels = [alerts.channel_for(u.get_secret_value()) for u in alert_urls]
     summary = RunSummary(sources=len(harvests))
+    started = time.perf_counter()
     for harvest in harvests:
+        summary.seconds = {k: summary.seconds.get(k, 0.0) + v for k, v in harvest.seconds.items()}
         plan = harvest.plan
         summary.announced += plan.announced
         if plan.feed_error:
@@ -164,6 +182,7 @@ def save_harvests(store: Store, harvests: list[Harvest], *, alert_urls: list[Sec
                     "score": detection.score, "state": detection.state})
         store.record_entry_dates(plan.entry_dates)
         store.save_validators(plan.source, {**plan.validators, **harvest.new_page_validators})
+    summary.seconds["store"] = time.perf_counter() - started
     return summary
 
 

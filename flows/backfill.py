@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from collections import deque
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Literal
 
 from prefect import flow, get_run_logger, task
@@ -15,6 +19,7 @@ from newswatch.settings import Settings, load_settings
 from sources import FetchSettings, Source, SourceError, discover_many, load_sources, load_url_list, parse_day
 from storage import Store, run_lock
 
+from ._analysis import analysis_pool
 from ._progress import PageProgress
 from ._steps import (
     NETWORK_RETRIES,
@@ -28,8 +33,10 @@ from ._steps import (
     save_harvests,
 )
 
-# Pages per chunk: what a backfill holds in memory at once, and what a rerun may fetch again.
+# Pages per chunk: the unit of resuming, and what a rerun may fetch again.
 DEFAULT_CHUNK_SIZE = 200
+# Chunks fetched or extracted at once: what a backfill holds in memory.
+CHUNKS_IN_FLIGHT = 2
 
 
 @dataclass
@@ -84,24 +91,34 @@ def plan_backfill(sources: list[Source], *, since: date, until: date, fetch: Fet
     return plans
 
 
-@task(name="backfill-chunk", task_run_name="{chunk.source} #{chunk.number}", cache_policy=NO_CACHE,
+@task(name="collect-chunk", task_run_name="collect {chunk.source} #{chunk.number}", cache_policy=NO_CACHE,
       persist_result=False, **NETWORK_RETRIES)
-def backfill_chunk(chunk: Chunk, *, backfill_key: str, since: date, until: date, settings: Settings,
-                   topics: list[Topic], alert_urls: list[SecretStr]) -> RunSummary:
-    """Fetch, extract, detect and store one chunk's pages not stored yet, then mark the chunk done.
-    A chunk done before is skipped, unless some of its pages failed and may be retried."""
+def collect_chunk(chunk: Chunk, *, backfill_key: str, since: date, until: date, settings: Settings,
+                  topics: list[Topic], pool: Executor | None) -> Harvest | None:
+    """Fetch, extract and detect one chunk's pages not stored yet; None when the chunk was finished
+    before (and none of its pages failed and may be retried)."""
     with Store(settings.db_path) as store:
         retry = set(store.urls_to_retry(chunk.source, max_attempts=settings.max_attempts)) & set(chunk.urls)
         if not retry and store.chunk_done(backfill_key, chunk.source, chunk.number, chunk.urls):
-            return RunSummary(announced=len(chunk.urls))
+            return None
         known = store.known_urls(chunk.urls)
     plan = Plan(source=chunk.source, feed_url=None, announced=len(chunk.urls),
                 todo=[url for url in chunk.urls if url not in known], entry_dates=chunk.entry_dates)
-    harvest = collect(plan, fetch=settings.fetch, topics=topics)
+    harvest = collect(plan, fetch=settings.fetch, topics=topics, pool=pool)
     # An undated entry is kept when its page's own date is in the range, or unknown.
     harvest.articles = [(article, detection) for article, detection in harvest.articles
                         if article.url in chunk.entry_dates or _in_range(parse_day(article.published), since, until)]
-    with run_lock(settings.db_path, wait=None), Store(settings.db_path) as store:
+    return harvest
+
+
+@task(name="store-chunk", task_run_name="store {chunk.source} #{chunk.number}", cache_policy=NO_CACHE,
+      persist_result=False)
+def store_chunk(chunk: Chunk, harvest: Harvest | None, *, backfill_key: str, db_path: Path,
+                alert_urls: list[SecretStr]) -> RunSummary:
+    """Store a chunk's articles and mark the chunk done, in one transaction."""
+    if harvest is None:
+        return RunSummary(announced=len(chunk.urls))
+    with run_lock(db_path, wait=None), Store(db_path) as store, store.batch():
         summary = save_harvests(store, [harvest], alert_urls=alert_urls)
         store.finish_chunk(backfill_key, chunk.source, chunk.number, urls=chunk.urls,
                            stored=summary.new + summary.revised, failed=len(harvest.failures))
@@ -112,18 +129,21 @@ def backfill_chunk(chunk: Chunk, *, backfill_key: str, since: date, until: date,
 def backfill(since: date, until: date, sources_file: str | None = None, urls_file: str | None = None,
              db_path: str | None = None, alert_urls: list[SecretStr] | None = None,
              alert_mode: Literal["each", "digest", "none"] = "digest",
-             chunk_size: int = DEFAULT_CHUNK_SIZE) -> RunSummary:
+             chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int | None = None) -> RunSummary:
     """Store every article the sources (or the URL list in ``urls_file``) announce for the days
     ``since`` to ``until``, both included.
 
     Resumable: each finished chunk is recorded in the store, so a rerun after a crash goes on where
     it stopped, and a rerun of a finished range stores and alerts nothing new. Alerts default to one
     digest per channel at the end, so a backfill never floods a channel.
+
+    workers: processes that extract pages (default: one per core).
     """
     if until < since:
         raise ValueError(f"until ({until}) is before since ({since})")
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
+    workers = workers or os.cpu_count() or 1
     logger = get_run_logger()
     settings = load_settings(db_path=db_path, sources_file=sources_file,
                              alert_urls=[u.get_secret_value() for u in alert_urls or []])
@@ -139,13 +159,23 @@ def backfill(since: date, until: date, sources_file: str | None = None, urls_fil
         with run_lock(settings.db_path, wait=None), Store(settings.db_path) as store:
             summary.add(save_harvests(store, failed_sources, alert_urls=[]))
     chunks = [chunk for plan in plans for chunk in plan.chunks]
-    with PageProgress(sum(len(c.urls) for c in chunks), key="backfill-progress",
-                      description=f"backfill {key}") as progress:
-        for chunk in chunks:
-            summary.add(backfill_chunk(chunk, backfill_key=key, since=since, until=until, settings=settings,
-                                       topics=topics, alert_urls=channels))
-            progress.advance(len(chunk.urls))
+    with (analysis_pool(settings.topics_file, workers) as pool,
+          PageProgress(sum(len(c.urls) for c in chunks), key="backfill-progress",
+                       description=f"backfill {key}") as progress):
+        # The next chunk is fetched while this one is extracted on every core; the flow stores each
+        # in turn (the only writer).
+        in_flight: deque = deque()
+        for chunk in [*chunks, None]:
+            if chunk is not None:
+                in_flight.append((chunk, collect_chunk.submit(chunk, backfill_key=key, since=since, until=until,
+                                                              settings=settings, topics=topics, pool=pool)))
+            while in_flight and (chunk is None or len(in_flight) > CHUNKS_IN_FLIGHT - 1):
+                done, collecting = in_flight.popleft()
+                summary.add(store_chunk(done, collecting.result(), backfill_key=key, db_path=settings.db_path,
+                                        alert_urls=channels))
+                progress.advance(len(done.urls))
     summary.sources = len(plans)
+    summary.task_runs = 1 + 2 * len(chunks) + 2  # plan, collect and store per chunk, deliver, report
     logger.info("backfill %s: %d pages in range, %d new, %d duplicates, %d flagged, %d failed", key,
                 summary.announced, summary.new, summary.duplicates, summary.flagged, len(summary.failures))
     with run_lock(settings.db_path, wait=None):

@@ -59,6 +59,11 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def batch(self):
+        """One transaction (one commit, one fsync) for many writes: what a backfill chunk stores.
+        Each write inside keeps its own all-or-nothing savepoint."""
+        return immediate_transaction(self.db.conn)
+
     def __enter__(self) -> Store:
         return self
 

@@ -262,3 +262,25 @@ def test_a_revision_is_reindexed(store):
                               source="B")
     assert copy.status == "duplicate"
     assert store.db["minhash"].count == 1 + 1 and store.db["lsh_buckets"].count == 2 * 40
+
+
+def test_batch_is_all_or_nothing_and_nested_writes_stay_whole(tmp_path):
+    quiet = Detection("us-iran-talks", False, 0.0)
+
+    def article(n: int) -> Article:
+        return Article(url=f"https://a.example/{n}", canonical_url=None, title=f"Story {n}", text=f"Story number {n}.")
+
+    with Store(tmp_path / "news.db") as store:
+        with pytest.raises(RuntimeError):
+            with store.batch():
+                store.save_article(article(1), quiet, source="A")
+                raise RuntimeError("the process dies mid-batch")
+        assert store.db["articles"].count == 0  # nothing of a failed batch stays
+        with store.batch():
+            store.save_article(article(1), quiet, source="A")
+            with pytest.raises(RuntimeError):
+                with store.batch():  # a write inside a batch fails: only its own changes go
+                    store.save_article(article(2), quiet, source="A")
+                    raise RuntimeError("one write fails")
+            store.save_article(article(3), quiet, source="A")
+        assert sorted(r["url"] for r in store.articles()) == ["https://a.example/1", "https://a.example/3"]

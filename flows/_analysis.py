@@ -1,0 +1,55 @@
+"""Extraction and detection of fetched pages, in this process or on every core."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from detectors import Detection, Topic, detect_topics, load_topics
+from extractors import Article, ExtractionError, extract_article
+from sources import FetchedPage
+
+
+@dataclass
+class Analysis:
+    url: str
+    article: Article | None = None
+    detection: Detection | None = None
+    error: str | None = None
+    extract_seconds: float = 0.0
+    detect_seconds: float = 0.0
+
+
+# The topics of a pool's worker process, loaded once when it starts.
+_worker_topics: list[Topic] = []
+
+
+def _start_worker(topics_file: Path) -> None:
+    global _worker_topics
+    _worker_topics = load_topics(topics_file)
+
+
+def analyse(page: FetchedPage, topics: list[Topic] | None = None) -> Analysis:
+    """Extract a page's article and detect its topics (with ``topics``, or a pool worker's)."""
+    started = time.perf_counter()
+    try:
+        article = extract_article(page.body, url=page.url)
+    except ExtractionError as exc:
+        return Analysis(page.url, error=f"extraction: {exc}", extract_seconds=time.perf_counter() - started)
+    extracted = time.perf_counter()
+    detection = detect_topics(topics if topics is not None else _worker_topics, title=article.title,
+                              text=article.text)
+    return Analysis(page.url, article, detection, extract_seconds=extracted - started,
+                    detect_seconds=time.perf_counter() - extracted)
+
+
+def analysis_pool(topics_file: Path, workers: int) -> Executor:
+    """Worker processes for ``analyse``: extraction is CPU-bound, so one per core. They are forked
+    from a server process that has imported the extractors already, so each starts in milliseconds."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["flows._analysis"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                               initargs=(topics_file,))
