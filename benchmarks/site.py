@@ -57,6 +57,9 @@ def variant(page: bytes, copy: int) -> bytes:
     if copy == 0:
         return page
     tree = lxml_html.fromstring(page)
+    # A copy is a page of its own: the original's canonical URL would make every copy a duplicate.
+    for node in tree.xpath("//link[@rel='canonical'] | //meta[@property='og:url']"):
+        node.getparent().remove(node)
     if copy % 10 == 1:
         longest = max(tree.iter("p"), key=lambda p: len(p.text_content()), default=None)
         if longest is not None:
