@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -159,21 +160,26 @@ def backfill(since: date, until: date, sources_file: str | None = None, urls_fil
         with run_lock(settings.db_path, wait=None), Store(settings.db_path) as store:
             summary.add(save_harvests(store, failed_sources, alert_urls=[]))
     chunks = [chunk for plan in plans for chunk in plan.chunks]
-    with (analysis_pool(settings.topics_file, workers) as pool,
+    with (analysis_pool(settings.topics_file, workers) if chunks else nullcontext() as pool,
           PageProgress(sum(len(c.urls) for c in chunks), key="backfill-progress",
                        description=f"backfill {key}") as progress):
         # The next chunk is fetched while this one is extracted on every core; the flow stores each
         # in turn (the only writer).
         in_flight: deque = deque()
-        for chunk in [*chunks, None]:
-            if chunk is not None:
-                in_flight.append((chunk, collect_chunk.submit(chunk, backfill_key=key, since=since, until=until,
-                                                              settings=settings, topics=topics, pool=pool)))
-            while in_flight and (chunk is None or len(in_flight) > CHUNKS_IN_FLIGHT - 1):
-                done, collecting = in_flight.popleft()
-                summary.add(store_chunk(done, collecting.result(), backfill_key=key, db_path=settings.db_path,
-                                        alert_urls=channels))
-                progress.advance(len(done.urls))
+
+        def store_oldest() -> None:
+            chunk, collecting = in_flight.popleft()
+            summary.add(store_chunk(chunk, collecting.result(), backfill_key=key, db_path=settings.db_path,
+                                    alert_urls=channels))
+            progress.advance(len(chunk.urls))
+
+        for chunk in chunks:
+            in_flight.append((chunk, collect_chunk.submit(chunk, backfill_key=key, since=since, until=until,
+                                                          settings=settings, topics=topics, pool=pool)))
+            if len(in_flight) == CHUNKS_IN_FLIGHT:
+                store_oldest()
+        while in_flight:
+            store_oldest()
     summary.sources = len(plans)
     summary.task_runs = 1 + 2 * len(chunks) + 2  # plan, collect and store per chunk, deliver, report
     logger.info("backfill %s: %d pages in range, %d new, %d duplicates, %d flagged, %d failed", key,
