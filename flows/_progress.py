@@ -14,7 +14,8 @@ class PageProgress:
     def __init__(self, total: int, *, key: str, description: str):
         self.total, self.done = total, 0
         self.description = description
-        self.artifact_id = create_progress_artifact(0.0, key=key, description=description)
+        # Nothing to do is all done.
+        self.artifact_id = create_progress_artifact(0.0 if total else 100.0, key=key, description=description)
         self.bar = None
         if sys.stderr.isatty():
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -151,6 +151,14 @@ def test_progress_and_report_artifacts(tmp_path, archive):
     assert summary.flagged == len(FLAGGED_IN_RANGE)
     assert all(story["url"] in report.data for story in summary.flagged_stories)
 
+    archive.routes["/empty.xml"] = Response(b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"/>',
+                                            "application/xml")
+    (tmp_path / "empty.toml").write_text(f'[[sources]]\nname = "Empty"\nsitemap = "{archive.url("/empty.xml")}"\n')
+    empty = backfill(since=SINCE, until=UNTIL, sources_file=str(tmp_path / "empty.toml"),
+                     db_path=str(tmp_path / "news.db"), alert_mode="none")
+    assert (empty.announced, empty.failures) == (0, [])
+    assert float(asyncio.run(latest("backfill-progress")).data) == 100.0  # nothing to do is done
+
 
 def test_killed_halfway_then_rerun_stores_every_article_once(tmp_path):
     from prefect.settings import PREFECT_API_URL
