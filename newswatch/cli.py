@@ -138,6 +138,8 @@ def backfill(
     """Store every article the sources announce for a date range; rerun it to resume after a crash."""
     from flows import backfill as backfill_flow
 
+    if sources and urls:
+        raise _fail("--sources and --urls are alternatives: give one")
     try:
         summary = backfill_flow(since=since.date(), until=until.date(), sources_file=str(sources) if sources else None,
                                 urls_file=str(urls) if urls else None, db_path=str(db) if db else None,

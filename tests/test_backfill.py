@@ -134,6 +134,8 @@ def test_backfill_command(tmp_path, archive):
 
     backwards = CliRunner().invoke(app, [*args[:2], "2024-01-12", "--until", "2024-01-03", *args[5:]])
     assert backwards.exit_code == 1 and "before since" in backwards.output
+    both = CliRunner().invoke(app, [*args, "--urls", str(tmp_path / "sources.toml")])
+    assert both.exit_code == 1 and "alternatives" in both.output
 
 
 def test_progress_and_report_artifacts(tmp_path, archive):
