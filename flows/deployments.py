@@ -11,6 +11,7 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 from prefect.deployments.runner import RunnerDeployment
 from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron
+from prefect.types.entrypoint import EntrypointType
 
 PREFECT_FILE = Path(__file__).resolve().parent.parent / "deploy" / "prefect.yaml"
 
@@ -22,8 +23,8 @@ def load_deployments(prefect_file: str | Path = PREFECT_FILE) -> list[RunnerDepl
         config = yaml.safe_load(f)
     deployments = []
     for spec in config.get("deployments") or []:
-        path, _, name = spec["entrypoint"].partition(":")
-        flow = getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), name)
+        module, _, name = spec["entrypoint"].rpartition(".")
+        flow = getattr(importlib.import_module(module), name)
         limit = spec.get("concurrency_limit")
         deployments.append(flow.to_deployment(
             name=spec["name"],
@@ -34,6 +35,7 @@ def load_deployments(prefect_file: str | Path = PREFECT_FILE) -> list[RunnerDepl
             concurrency_limit=ConcurrencyLimitConfig(
                 limit=limit["limit"], collision_strategy=ConcurrencyLimitStrategy(limit["collision_strategy"]),
             ) if limit else None,
+            entrypoint_type=EntrypointType.MODULE_PATH,
         ))
     return deployments
 

@@ -159,5 +159,8 @@ def test_newswatch_serve_runs_the_same_deployments(server, site, sources_file, t
         assert wait_for_scheduled_runs(server, "newswatch/monitor")
         run_and_watch(server, "newswatch/monitor")
         assert stored_paths(site, db) == set(FLAGGED_PATHS + NOT_FLAGGED_PATHS)
+        backfilled = tmp_path / "served-backfill.db"
+        run_and_watch(server, "newswatch/backfill", "since=2017-01-01", "until=2017-12-31", f"db_path={backfilled}")
+        assert stored_paths(site, backfilled) == {FLAGGED_PATHS[1]}  # the one 2017 article
     finally:
         stop(serving)
