@@ -87,6 +87,10 @@ class Harvest:
         return None
 
 
+def _add_seconds(one: dict[str, float], other: dict[str, float]) -> dict[str, float]:
+    return {stage: one.get(stage, 0.0) + other.get(stage, 0.0) for stage in {**one, **other}}
+
+
 @dataclass
 class RunSummary:
     sources: int = 0
@@ -114,7 +118,7 @@ class RunSummary:
         for f in fields(self):
             mine, theirs = getattr(self, f.name), getattr(other, f.name)
             if isinstance(mine, dict):
-                setattr(self, f.name, {k: mine.get(k, 0.0) + theirs.get(k, 0.0) for k in {**mine, **theirs}})
+                setattr(self, f.name, _add_seconds(mine, theirs))
             elif isinstance(mine, int | list):
                 setattr(self, f.name, mine + theirs)
 
@@ -158,7 +162,7 @@ def save_harvests(store: Store, harvests: list[Harvest], *, alert_urls: list[Sec
     summary = RunSummary(sources=len(harvests))
     started = time.perf_counter()
     for harvest in harvests:
-        summary.seconds = {k: summary.seconds.get(k, 0.0) + v for k, v in harvest.seconds.items()}
+        summary.seconds = _add_seconds(summary.seconds, harvest.seconds)
         plan = harvest.plan
         summary.announced += plan.announced
         if plan.feed_error:
