@@ -109,9 +109,8 @@ class RunSummary:
     flagged_stories: list[dict] = field(default_factory=list)
     # Why the run did nothing, when it did nothing on purpose (another run held the store).
     skipped: str | None = None
-    # Seconds of work per stage (fetch, extract, detect, store), and the Prefect task runs it took.
+    # Seconds of work per stage (fetch, extract, detect, store).
     seconds: dict[str, float] = field(default_factory=dict)
-    task_runs: int = 0
 
     def add(self, other: RunSummary) -> None:
         """Add another part's counts, lists and seconds to this one (a backfill sums its chunks)."""

@@ -45,7 +45,6 @@ class Chunk:
     """A slice of one source's backfill: the unit of work, of memory and of resumption."""
 
     source: str
-    feed_url: str | None
     number: int
     urls: list[str]
     # The entries' dates as the source gives them (none for undated entries).
@@ -70,9 +69,10 @@ def plan_backfill(sources: list[Source], *, since: date, until: date, fetch: Fet
     """Read every source's feed or sitemap in full (not conditionally) and chunk the entries dated
     in the range, oldest first. Undated entries come last; their pages' own dates decide."""
     logger = get_run_logger()
+    discoveries = discover_many(sources, fetch)
     plans = []
     for source in sources:
-        found = discover_many([source], fetch)[source.name]
+        found = discoveries[source.name]
         plan = BackfillPlan(source=source.name, feed_url=source.feed or source.sitemap or source.homepage)
         plans.append(plan)
         if isinstance(found, SourceError):
@@ -85,7 +85,7 @@ def plan_backfill(sources: list[Source], *, since: date, until: date, fetch: Fet
                       key=lambda url: (days[url] or date.max, url))
         for number, start in enumerate(range(0, len(urls), chunk_size)):
             part = urls[start:start + chunk_size]
-            plan.chunks.append(Chunk(source.name, plan.feed_url, number, part,
+            plan.chunks.append(Chunk(source.name, number, part,
                                      {url: dates[url] for url in part if url in dates}))
         logger.info("%s: %d of %d entries in %s..%s, %d chunks", source.name, len(urls), len(days), since, until,
                     len(plan.chunks))
@@ -95,7 +95,7 @@ def plan_backfill(sources: list[Source], *, since: date, until: date, fetch: Fet
 @task(name="collect-chunk", task_run_name="collect {chunk.source} #{chunk.number}", cache_policy=NO_CACHE,
       persist_result=False, **NETWORK_RETRIES)
 def collect_chunk(chunk: Chunk, *, backfill_key: str, since: date, until: date, settings: Settings,
-                  topics: list[Topic], pool: Executor | None) -> Harvest | None:
+                  topics: list[Topic], pool: Executor) -> Harvest | None:
     """Fetch, extract and detect one chunk's pages not stored yet; None when the chunk was finished
     before (and none of its pages failed and may be retried)."""
     with Store(settings.db_path) as store:
@@ -181,7 +181,6 @@ def backfill(since: date, until: date, sources_file: str | None = None, urls_fil
         while in_flight:
             store_oldest()
     summary.sources = len(plans)
-    summary.task_runs = 1 + 2 * len(chunks) + 2  # plan, collect and store per chunk, deliver, report
     logger.info("backfill %s: %d pages in range, %d new, %d duplicates, %d flagged, %d failed", key,
                 summary.announced, summary.new, summary.duplicates, summary.flagged, len(summary.failures))
     with run_lock(settings.db_path, wait=None):
