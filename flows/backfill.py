@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from collections import deque
 from concurrent.futures import Executor
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -13,14 +14,17 @@ from typing import Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.task_runners import TaskRunner
 from pydantic import SecretStr
 
 from detectors import Topic, load_topics
-from newswatch.settings import Settings, load_settings
+from newswatch.settings import load_settings
 from sources import FetchSettings, Source, SourceError, discover_many, load_sources, load_url_list, parse_day
 from storage import Store, run_lock
 
 from ._analysis import analysis_pool
+from ._dask import dask_cluster
 from ._progress import PageProgress
 from ._steps import (
     NETWORK_RETRIES,
@@ -36,7 +40,7 @@ from ._steps import (
 
 # Pages per chunk: the unit of resuming, and what a rerun may fetch again.
 DEFAULT_CHUNK_SIZE = 200
-# Chunks fetched or extracted at once: what a backfill holds in memory.
+# Chunks fetched or extracted at once on one machine: what a backfill holds in memory.
 CHUNKS_IN_FLIGHT = 2
 
 
@@ -92,33 +96,51 @@ def plan_backfill(sources: list[Source], *, since: date, until: date, fetch: Fet
     return plans
 
 
-@task(name="collect-chunk", task_run_name="collect {chunk.source} #{chunk.number}", cache_policy=NO_CACHE,
-      persist_result=False, **NETWORK_RETRIES)
-def collect_chunk(chunk: Chunk, *, backfill_key: str, since: date, until: date, settings: Settings,
-                  topics: list[Topic], pool: Executor) -> Harvest | None:
-    """Fetch, extract and detect one chunk's pages not stored yet; None when the chunk was finished
-    before (and none of its pages failed and may be retried)."""
-    with Store(settings.db_path) as store:
-        retry = set(store.urls_to_retry(chunk.source, max_attempts=settings.max_attempts)) & set(chunk.urls)
+def pages_to_collect(chunk: Chunk, *, backfill_key: str, db_path: Path, max_attempts: int) -> list[str] | None:
+    """The chunk's pages not stored yet; None when the chunk was finished before (and none of its
+    pages failed and may be retried). Read by the flow: the store never leaves its process."""
+    with Store(db_path) as store:
+        retry = set(store.urls_to_retry(chunk.source, max_attempts=max_attempts)) & set(chunk.urls)
         if not retry and store.chunk_done(backfill_key, chunk.source, chunk.number, chunk.urls):
             return None
         known = store.known_urls(chunk.urls)
-    plan = Plan(source=chunk.source, feed_url=None, announced=len(chunk.urls),
-                todo=[url for url in chunk.urls if url not in known], entry_dates=chunk.entry_dates)
-    harvest = collect(plan, fetch=settings.fetch, topics=topics, pool=pool)
+    return [url for url in chunk.urls if url not in known]
+
+
+@task(name="collect-chunk", task_run_name="collect {chunk.source} #{chunk.number}", cache_policy=NO_CACHE,
+      persist_result=False, **NETWORK_RETRIES)
+def collect_chunk(chunk: Chunk, todo: list[str], *, since: date, until: date, fetch: FetchSettings,
+                  topics: list[Topic], pool: Executor | None) -> Harvest:
+    """Fetch, extract and detect a chunk's pages in ``todo``: here with ``pool``'s processes, or on a
+    Dask worker (no pool, and no store)."""
+    plan = Plan(source=chunk.source, feed_url=None, announced=len(chunk.urls), todo=todo,
+                entry_dates=chunk.entry_dates)
+    harvest = collect(plan, fetch=fetch, topics=topics, pool=pool)
     # An undated entry is kept when its page's own date is in the range, or unknown.
     harvest.articles = [(article, detection) for article, detection in harvest.articles
                         if article.url in chunk.entry_dates or _in_range(parse_day(article.published), since, until)]
     return harvest
 
 
+@contextmanager
+def chunk_runner(dask_address: str | None, *, topics_file: Path,
+                 workers: int) -> Iterator[tuple[TaskRunner, Executor | None, int]]:
+    """Where chunks are collected, with which pool, and how many at once. On a Dask cluster: a chunk
+    for each worker thread and one more waiting. Here: the flow's own task runner, pages extracted
+    on every core while the next chunk is fetched."""
+    if dask_address:
+        with dask_cluster(dask_address) as (runner, threads):
+            yield runner, None, threads + 1
+    else:
+        with analysis_pool(topics_file, workers) as pool:
+            yield FlowRunContext.get().task_runner, pool, CHUNKS_IN_FLIGHT
+
+
 @task(name="store-chunk", task_run_name="store {chunk.source} #{chunk.number}", cache_policy=NO_CACHE,
       persist_result=False)
-def store_chunk(chunk: Chunk, harvest: Harvest | None, *, backfill_key: str, db_path: Path,
+def store_chunk(chunk: Chunk, harvest: Harvest, *, backfill_key: str, db_path: Path,
                 alert_urls: list[SecretStr]) -> RunSummary:
     """Store a chunk's articles and mark the chunk done, in one transaction."""
-    if harvest is None:
-        return RunSummary(announced=len(chunk.urls))
     with run_lock(db_path, wait=None), Store(db_path) as store, store.batch():
         summary = save_harvests(store, [harvest], alert_urls=alert_urls)
         store.finish_chunk(backfill_key, chunk.source, chunk.number, urls=chunk.urls,
@@ -130,7 +152,8 @@ def store_chunk(chunk: Chunk, harvest: Harvest | None, *, backfill_key: str, db_
 def backfill(since: date, until: date, sources_file: str | None = None, urls_file: str | None = None,
              db_path: str | None = None, alert_urls: list[SecretStr] | None = None,
              alert_mode: Literal["each", "digest", "none"] = "digest",
-             chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int | None = None) -> RunSummary:
+             chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int | None = None,
+             dask_address: str | None = None) -> RunSummary:
     """Store every article the sources (or the URL list in ``urls_file``) announce for the days
     ``since`` to ``until``, both included.
 
@@ -139,6 +162,8 @@ def backfill(since: date, until: date, sources_file: str | None = None, urls_fil
     digest per channel at the end, so a backfill never floods a channel.
 
     workers: processes that extract pages (default: one per core).
+    dask_address: a Dask scheduler (default: NEWSWATCH_DASK_ADDRESS) whose workers fetch and extract
+    the pages instead; the store stays in this flow's process.
     """
     if until < since:
         raise ValueError(f"until ({until}) is before since ({since})")
@@ -146,7 +171,7 @@ def backfill(since: date, until: date, sources_file: str | None = None, urls_fil
         raise ValueError("chunk_size must be at least 1")
     workers = workers or os.cpu_count() or 1
     logger = get_run_logger()
-    settings = load_settings(db_path=db_path, sources_file=sources_file,
+    settings = load_settings(db_path=db_path, sources_file=sources_file, dask_address=dask_address,
                              alert_urls=[u.get_secret_value() for u in alert_urls or []])
     sources = [load_url_list(urls_file)] if urls_file else load_sources(settings.sources_file)
     channels = alert_channels(settings, alert_mode)
@@ -160,11 +185,12 @@ def backfill(since: date, until: date, sources_file: str | None = None, urls_fil
         with run_lock(settings.db_path, wait=None), Store(settings.db_path) as store:
             summary.add(save_harvests(store, failed_sources, alert_urls=[]))
     chunks = [chunk for plan in plans for chunk in plan.chunks]
-    with (analysis_pool(settings.topics_file, workers) if chunks else nullcontext() as pool,
+    with (chunk_runner(settings.dask_address, topics_file=settings.topics_file, workers=workers) if chunks
+          else nullcontext((None, None, 0)) as (runner, pool, at_once),
           PageProgress(sum(len(c.urls) for c in chunks), key="backfill-progress",
                        description=f"backfill {key}") as progress):
-        # The next chunk is fetched while this one is extracted on every core; the flow stores each
-        # in turn (the only writer).
+        # Chunks are collected `at_once`, some fetched while others are extracted; the flow stores
+        # each in turn (the only writer).
         in_flight: deque = deque()
 
         def store_oldest() -> None:
@@ -174,9 +200,16 @@ def backfill(since: date, until: date, sources_file: str | None = None, urls_fil
             progress.advance(len(chunk.urls))
 
         for chunk in chunks:
-            in_flight.append((chunk, collect_chunk.submit(chunk, backfill_key=key, since=since, until=until,
-                                                          settings=settings, topics=topics, pool=pool)))
-            if len(in_flight) == CHUNKS_IN_FLIGHT:
+            todo = pages_to_collect(chunk, backfill_key=key, db_path=settings.db_path,
+                                    max_attempts=settings.max_attempts)
+            if todo is None:
+                summary.add(RunSummary(announced=len(chunk.urls)))
+                progress.advance(len(chunk.urls))
+                continue
+            in_flight.append((chunk, runner.submit(collect_chunk, parameters={
+                "chunk": chunk, "todo": todo, "since": since, "until": until, "fetch": settings.fetch,
+                "topics": topics, "pool": pool})))
+            if len(in_flight) == at_once:
                 store_oldest()
         while in_flight:
             store_oldest()

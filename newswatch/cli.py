@@ -134,8 +134,12 @@ def backfill(
         help="digest (one message per channel at the end), each or none.")] = BackfillAlertMode.digest,
     chunk_size: Annotated[int, typer.Option(min=1, help="Pages per chunk (memory, and the unit of resuming).")] = 200,
     workers: Annotated[int | None, typer.Option(min=1, help="Extraction processes (default: one per core).")] = None,
+    dask: Annotated[str | None, typer.Option(
+        help="A Dask scheduler (tcp://host:8786) whose workers fetch and extract the pages "
+             "(default: NEWSWATCH_DASK_ADDRESS; needs newswatch[dask]).")] = None,
 ) -> None:
     """Store every article the sources announce for a date range; rerun it to resume after a crash."""
+    from flows import DaskUnavailable
     from flows import backfill as backfill_flow
 
     if sources and urls:
@@ -144,8 +148,8 @@ def backfill(
         summary = backfill_flow(since=since.date(), until=until.date(), sources_file=str(sources) if sources else None,
                                 urls_file=str(urls) if urls else None, db_path=str(db) if db else None,
                                 alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value,
-                                chunk_size=chunk_size, workers=workers)
-    except ValueError as exc:
+                                chunk_size=chunk_size, workers=workers, dask_address=dask)
+    except (ValueError, DaskUnavailable) as exc:
         raise _fail(str(exc)) from None
     _report(summary)
 

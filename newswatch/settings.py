@@ -32,6 +32,8 @@ class Settings:
     dark_after: int = DEFAULT_DARK_AFTER
     # Seconds a monitor run waits for another run on the same store to finish before it skips.
     lock_wait: float = DEFAULT_LOCK_WAIT
+    # A Dask scheduler ("tcp://host:8786") whose workers fetch and extract a backfill's pages.
+    dask_address: str | None = None
 
 
 def split_alert_urls(value: str) -> tuple[str, ...]:
@@ -44,11 +46,12 @@ def load_settings(
     db_path: str | Path | None = None,
     sources_file: str | Path | None = None,
     alert_urls: Sequence[str] | None = None,
+    dask_address: str | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> Settings:
     """Settings from the environment (NEWSWATCH_DB, NEWSWATCH_SOURCES, NEWSWATCH_TOPICS,
     NEWSWATCH_ALERT_URLS, NEWSWATCH_USER_AGENT, NEWSWATCH_TIMEOUT, NEWSWATCH_PER_HOST, NEWSWATCH_MIN_DELAY,
-    NEWSWATCH_DARK_AFTER, NEWSWATCH_LOCK_WAIT),
+    NEWSWATCH_DARK_AFTER, NEWSWATCH_LOCK_WAIT, NEWSWATCH_DASK_ADDRESS),
     overridden by any explicit argument."""
     defaults = Settings()
     fetch = defaults.fetch
@@ -68,6 +71,7 @@ def load_settings(
         fetch=fetch,
         dark_after=_positive_int(environ, "NEWSWATCH_DARK_AFTER", defaults.dark_after),
         lock_wait=_seconds(environ, "NEWSWATCH_LOCK_WAIT", defaults.lock_wait),
+        dask_address=dask_address or environ.get("NEWSWATCH_DASK_ADDRESS") or None,
     )
 
 

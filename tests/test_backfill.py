@@ -40,9 +40,9 @@ def archive(tmp_path):
         yield site
 
 
-def run_backfill(tmp_path, mail=None, **options):
+def run_backfill(tmp_path, mail=None, chunk_size=4, **options):
     return backfill(since=SINCE, until=UNTIL, sources_file=str(tmp_path / "sources.toml"),
-                    db_path=str(tmp_path / "news.db"), chunk_size=4,
+                    db_path=str(tmp_path / "news.db"), chunk_size=chunk_size,
                     alert_urls=[SecretStr(mail.alert_url())] if mail else None, **options)
 
 
@@ -208,3 +208,101 @@ def finished_chunks(db) -> int:
             return store.db["backfill_checkpoints"].count
     except Exception:  # the other process is creating the store
         return 0
+
+
+@pytest.fixture(scope="module")
+def dask_address(prefect_api, tmp_path_factory):
+    """A real dask.distributed cluster on loopback: a scheduler and two single-thread worker processes,
+    started as the deploy/ README starts them, reporting their task runs to the session's Prefect API."""
+    from distributed import Client
+    from prefect.settings import PREFECT_API_URL
+
+    from newswatch.loopback import free_port
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    log = tmp_path_factory.mktemp("dask") / "cluster.log"
+    with open(log, "wb") as out:
+        processes = [
+            subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port",
+                              address.rsplit(":", 1)[1], "--no-dashboard"], env=env, stdout=out, stderr=out),
+            subprocess.Popen([sys.executable, "-m", "dask", "worker", address, "--nworkers", "2", "--nthreads", "1",
+                              "--host", "127.0.0.1", "--no-dashboard"], cwd=ROOT, env=env, stdout=out, stderr=out),
+        ]
+    try:
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def executed_by_worker(address: str) -> dict[str, int]:
+    from distributed import Client
+
+    with Client(address) as client:
+        return client.run(lambda dask_worker: dask_worker.state.executed_count)
+
+
+def test_backfill_on_a_dask_cluster(tmp_path, archive, dask_address, mail):
+    before = executed_by_worker(dask_address)
+
+    summary = run_backfill(tmp_path, mail, dask_address=dask_address)
+
+    assert set(stored_paths(archive, tmp_path / "news.db")) == IN_RANGE
+    assert (summary.new, summary.flagged, summary.failures) == (len(IN_RANGE), len(FLAGGED_IN_RANGE), [])
+    assert len(mail.messages) == 1
+    # Both worker processes collected chunks; the flow only stored them.
+    collected = [count - before[worker] for worker, count in executed_by_worker(dask_address).items()]
+    assert sum(collected) == finished_chunks(tmp_path / "news.db") and min(collected) >= 1, collected
+
+    again = run_backfill(tmp_path, mail, dask_address=dask_address)
+    assert (again.new, again.fetched, again.alerts_sent) == (0, 0, 0)
+
+
+def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path, archive):
+    from newswatch.loopback import free_port
+
+    result = CliRunner().invoke(app, ["backfill", "--since", "2024-01-03", "--until", "2024-01-12", "--sources",
+                                      str(tmp_path / "sources.toml"), "--db", str(tmp_path / "news.db"),
+                                      "--dask", f"tcp://127.0.0.1:{free_port()}"])
+    assert result.exit_code == 1
+    assert "no Dask scheduler answers at tcp://127.0.0.1:" in result.output
+    assert stored_paths(archive, tmp_path / "news.db") == []
+
+
+def test_dask_worker_killed_mid_chunk_loses_nothing(tmp_path, dask_address):
+    import threading
+
+    from distributed import Client
+
+    with LoopbackSite() as site, Client(dask_address) as client:
+        routes = archive_routes(site.base_url, PAGES)
+        for path in IN_RANGE:  # slow pages: the kill lands while a worker collects a chunk
+            routes[path].delay = 0.3
+        site.routes.update(routes)
+        (tmp_path / "sources.toml").write_text(sources_toml(site.base_url))
+        pids = client.run(os.getpid)
+        killed = []
+
+        def kill_a_busy_worker():
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not killed:
+                busy = [worker for worker, keys in client.processing().items() if keys]
+                if busy and finished_chunks(tmp_path / "news.db") >= 1:
+                    os.kill(pids[busy[0]], signal.SIGKILL)
+                    killed.append(busy[0])
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_a_busy_worker)
+        killer.start()
+        summary = run_backfill(tmp_path, None, chunk_size=2, alert_mode="none", dask_address=dask_address)
+        killer.join()
+
+        assert killed, "no worker was busy after the first chunk"
+        paths = stored_paths(site, tmp_path / "news.db")
+        assert len(paths) == len(set(paths)) and set(paths) == IN_RANGE  # every article, once
+        assert (summary.new, summary.failures) == (len(IN_RANGE), [])
+        client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker

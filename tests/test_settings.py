@@ -51,3 +51,10 @@ def test_politeness_and_lock_wait():
     for name, value in [("NEWSWATCH_PER_HOST", "0"), ("NEWSWATCH_MIN_DELAY", "-1"), ("NEWSWATCH_LOCK_WAIT", "soon")]:
         with pytest.raises(ValueError, match=name):
             load_settings(environ={name: value})
+
+
+def test_dask_address_from_environment_then_argument():
+    assert load_settings(environ={}).dask_address is None
+    environ = {"NEWSWATCH_DASK_ADDRESS": "tcp://10.0.0.5:8786"}
+    assert load_settings(environ=environ).dask_address == "tcp://10.0.0.5:8786"
+    assert load_settings(dask_address="tcp://127.0.0.1:8786", environ=environ).dask_address == "tcp://127.0.0.1:8786"
