@@ -1,6 +1,6 @@
 """Backfill throughput, end to end, against baselines measured in the same run.
 
-    python benchmarks/pipeline.py [--pages 2000]
+    python benchmarks/pipeline.py [--pages 2000] [--backfill-only]
 
 Over the same N pages of benchmarks/site.py (served by a real HTTP server in its own process):
   (a) trafilatura.extract alone, one process, pages already in memory: the baseline;
@@ -12,6 +12,7 @@ Per-site politeness is relaxed for the loopback site (NEWSWATCH_PER_HOST=8, NEWS
 at the defaults a backfill of one site is bound by its 2 requests at a time, 0.5 s apart.
 Orchestration is the number of Prefect task runs of (c) (read from the Prefect API) and its flow
 run, times their cost measured here with tasks that do nothing, as a share of (c)'s wall time.
+--backfill-only runs (c) alone: for the peak RSS of a long backfill (--pages 20000).
 """
 
 from __future__ import annotations
@@ -37,16 +38,29 @@ from benchmarks.site import build_pages, page_path, served_site, sources_toml  #
 
 # Run as (c): the backfill flow, timed from inside its process; prints one JSON line.
 BACKFILL = """
-import asyncio, json, resource, sys, time
+import asyncio, json, resource, sys, threading, time
 from datetime import date
+import psutil
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from flows import backfill
+
+# The whole backfill's memory: this process and its extraction processes, sampled. PSS, so that
+# what forked processes share is counted once.
+tree_peak, done = 0, threading.Event()
+def sample_tree():
+    global tree_peak
+    me = psutil.Process()
+    while not done.wait(0.2):
+        processes = [me, *me.children(recursive=True)]
+        tree_peak = max(tree_peak, sum(p.memory_full_info().pss for p in processes if p.is_running()))
+threading.Thread(target=sample_tree, daemon=True).start()
 
 started = time.perf_counter()
 state = backfill(since=date(2024, 1, 1), until=date(2024, 12, 31), sources_file=sys.argv[1], db_path=sys.argv[2],
                  alert_mode="none", return_state=True)
 wall = time.perf_counter() - started
+done.set()
 summary = state.result()
 
 async def task_runs(flow_run_id):
@@ -60,7 +74,8 @@ async def task_runs(flow_run_id):
 print(json.dumps({"wall": wall, "new": summary.new, "duplicates": summary.duplicates, "fetched": summary.fetched,
                   "failed": len(summary.failures), "seconds": summary.seconds,
                   "task_runs": asyncio.run(task_runs(state.state_details.flow_run_id)),
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "tree_peak_mb": tree_peak / 2**20}))
 """
 
 
@@ -116,6 +131,7 @@ def prefect_costs() -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--backfill-only", action="store_true", help="run (c) alone, without the baselines")
     args = parser.parse_args()
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
@@ -123,8 +139,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="newswatch-bench-"))
     with served_site(args.pages) as base_url, prefect_test_harness(server_startup_timeout=120):
         (work / "sources.toml").write_text(sources_toml(base_url))
-        a = raw_extraction(args.pages)
-        b = naive_loop(base_url, args.pages, work / "naive.db")
+        if not args.backfill_only:
+            a = raw_extraction(args.pages)
+            b = naive_loop(base_url, args.pages, work / "naive.db")
         env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "NEWSWATCH_PER_HOST": "8",
                "NEWSWATCH_MIN_DELAY": "0"}
         run = subprocess.run([sys.executable, "-c", BACKFILL, str(work / "sources.toml"), str(work / "news.db")],
@@ -135,14 +152,17 @@ def main() -> None:
         per_flow, per_task = prefect_costs()
 
     n = args.pages
-    rate_a, rate_b, rate_c = n / a, n / b, n / c["wall"]
+    rate_c = n / c["wall"]
     print(f"{n} pages, {os.cpu_count()} cores")
-    print(f"(a) trafilatura.extract alone, one process   {rate_a:7.1f} pages/s  ({a:.1f} s)")
-    print(f"(b) naive loop: httpx, trafilatura, insert    {rate_b:7.1f} pages/s  ({b:.1f} s)")
+    if not args.backfill_only:
+        print(f"(a) trafilatura.extract alone, one process   {n / a:7.1f} pages/s  ({a:.1f} s)")
+        print(f"(b) naive loop: httpx, trafilatura, insert    {n / b:7.1f} pages/s  ({b:.1f} s)")
     print(f"(c) backfill flow                             {rate_c:7.1f} pages/s  ({c['wall']:.1f} s; "
           f"{c['new']} new, {c['duplicates']} duplicates, {c['failed']} failed)")
-    print(f"(c)/(a) = {rate_c / rate_a:.2f}   (c)/(b) = {rate_c / rate_b:.2f}   peak RSS of (c): "
-          f"{c['peak_rss_mb']:.0f} MB")
+    if not args.backfill_only:
+        print(f"(c)/(a) = {rate_c * a / n:.2f}   (c)/(b) = {rate_c * b / n:.2f}")
+    print(f"peak RSS of (c): {c['peak_rss_mb']:.0f} MB in the flow process; {c['tree_peak_mb']:.0f} MB with its "
+          "extraction processes (PSS, sampled every 0.2 s)")
     print("where (c)'s time went (seconds of work; stages overlap, and extraction runs on every core):")
     for stage, seconds in c["seconds"].items():
         print(f"  {stage:<10} {seconds:7.1f} s")

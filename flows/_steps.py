@@ -18,11 +18,10 @@ from pydantic import SecretStr
 import alerts
 from detectors import Detection, Topic
 from extractors import Article
+from newswatch.analysis import analyse
 from newswatch.settings import Settings, split_alert_urls
 from sources import FetchedPage, FetchSettings, NotModified, Validators, fetch_pages
 from storage import Store
-
-from ._analysis import analyse
 
 # The Prefect Secret block that holds alert URLs for deployments: a string of URLs, or a list.
 ALERT_URLS_BLOCK = "newswatch-alert-urls"

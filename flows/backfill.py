@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from concurrent.futures import Executor
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,11 +19,11 @@ from prefect.task_runners import TaskRunner
 from pydantic import SecretStr
 
 from detectors import Topic, load_topics
+from newswatch.analysis import analysis_pool
 from newswatch.settings import load_settings
 from sources import FetchSettings, Source, SourceError, discover_many, load_sources, load_url_list, parse_day
 from storage import Store, run_lock
 
-from ._analysis import analysis_pool
 from ._dask import dask_cluster
 from ._progress import PageProgress
 from ._steps import (
