@@ -6,14 +6,17 @@ from dataclasses import asdict, dataclass, field
 from ._sentences import split_sentences
 from ._topics import Topic
 
-# A term's counterparts are named within this many words after it: "a meeting between Trump and Iranian
-# President Rouhani". Words of place, time and mediation introduce none: "met on the sidelines of the
-# UN", "exchanged messages through Oman", "a swap mediated by Qatar".
+# A term's counterparts are named in its clause, each within this many words of the term or of the
+# counterpart before it: "a call between Donald Trump and Hassan Rouhani". Words of place, time and
+# mediation introduce none: "met on the sidelines of the UN", "exchanged messages through Oman", "a
+# swap mediated by Qatar".
 _PARTICIPANT_REACH_WORDS = 5
 _NO_COUNTERPART = {"on", "at", "in", "during", "after", "before", "since", "for", "from", "through", "via", "by",
                    "mediated", "brokered"}
-# A sentence that opens with one of these continues the sentence before it.
-_CONTINUATION = re.compile(r"(?:He|She|They|His|Her|Their)\b")
+# A sentence that opens with a pronoun, or names "the two sides", continues the sentence before it.
+_CONTINUATION = re.compile(r"(?:He|She|They|His|Her|Their)\b"
+                           r"|.*\b(?:the two|both) (?:sides|countries|governments|nations|capitals|adversaries|foes)\b",
+                           re.IGNORECASE)
 # A term's subject is named in its own clause: "..., as both governments signaled interest in diplomacy".
 _CLAUSE_MARKS = (",", ";", ":", "—", " – ", " - ")
 # Markers sit in the few words before a mention ("on Syria, Iraq and Iran"): look no further back.
@@ -53,25 +56,36 @@ def _participants(topic: Topic, text: str, side: re.Pattern) -> list[re.Match]:
     ]
 
 
-def _third_party_owns(text: str, term: re.Match, mentions: list[tuple[int, str]]) -> bool:
-    """True when the talks of this term include a third party. The talks are between the actors
-    named before the term in its own clause (or the last actor named, when the clause names none)
-    and the ones named right after it: "Lammy met his Iranian counterpart" is British–Iranian,
-    "Saudi Arabia and Iran met" is Saudi–Iranian, "met Gulf Arab ministers" includes a third party,
-    and "the Security Council held a meeting on Thursday" is the Council's. Both sides among them
-    ("a meeting between Trump and Rouhani") make the talks theirs, whoever else is named."""
+def _not_between_sides(text: str, term: re.Match, mentions: list[tuple[int, int, str]]) -> bool:
+    """True when the talks of this term include a third party, or stay within one side. The talks
+    are between the actors named before the term in its own clause (or the last actor named, when
+    the clause names none) and the ones named right after it (an addressed term's addressee is in
+    the term): "Lammy met his Iranian counterpart" is British–Iranian, "Saudi Arabia and Iran met"
+    is Saudi–Iranian, "met Gulf Arab ministers" includes a third party, "the Security Council held a
+    meeting on Thursday" is the Council's, and "Trump told U.S. troops" is American only. Both sides
+    among them ("a meeting between Trump and Rouhani") make the talks theirs, whoever else is named."""
     clause_start = max(text.rfind(mark, 0, term.start()) for mark in _CLAUSE_MARKS) + 1
-    before = {kind for start, kind in mentions if clause_start <= start < term.start()}
+    before = {kind for start, _, kind in mentions if clause_start <= start < term.start()}
+    own_clause = bool(before)
     if not before:  # a clause with no actor of its own ("..., their first meeting since"): the last one named
-        before = {max((m for m in mentions if m[0] < term.start()), default=(0, None))[1]} - {None}
-    after = []
-    for start, kind in mentions:
-        between = text[term.end():start].casefold().split()
-        if start >= term.end() and len(between) <= _PARTICIPANT_REACH_WORDS and not _NO_COUNTERPART & set(between):
-            after.append(kind)
+        before = {max((m for m in mentions if m[0] < term.start()), default=(0, 0, None))[2]} - {None}
+    after, reach_from = [], term.end()
+    addressees = {kind for start, _, kind in mentions if term.start() <= start < term.end()}  # "told the U.S."
+    for start, end, kind in mentions:
+        if start < reach_from:
+            continue
+        gap = text[reach_from:start]
+        between = gap.casefold().split()
+        if len(between) > _PARTICIPANT_REACH_WORDS or _NO_COUNTERPART & set(between) \
+                or any(mark in gap for mark in _CLAUSE_MARKS):
+            break
+        after.append(kind)
+        reach_from = end
     if after and after[0] == "third":
         return True
     parties = before | set(after)
+    if own_clause and (after or addressees) and len(parties | addressees) == 1:
+        return True  # one side talking to itself
     return "third" in parties and not {"a", "b"} <= parties
 
 
@@ -85,13 +99,11 @@ def _find(topic: Topic, text: str) -> _Found | None:
     side_b = _participants(topic, text, topic.side_b) if side_a else []
     if not (side_a and side_b):
         return None
-    thirds = topic.third_parties.finditer(text)
-    if thirds:
-        mentions = sorted([(m.start(), "a") for m in side_a] + [(m.start(), "b") for m in side_b]
-                          + [(m.start(), "third") for m in thirds])
-        terms = [t for t in terms if not _third_party_owns(text, t, mentions)]
-        if not terms:
-            return None
+    mentions = sorted([(m.start(), m.end(), "a") for m in side_a] + [(m.start(), m.end(), "b") for m in side_b]
+                      + [(m.start(), m.end(), "third") for m in topic.third_parties.finditer(text)])
+    terms = [t for t in terms if not _not_between_sides(text, t, mentions)]
+    if not terms:
+        return None
     return _Found(actors=[m.group() for m in side_a + side_b], terms=[t.group() for t in terms])
 
 

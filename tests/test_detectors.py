@@ -132,6 +132,9 @@ def test_curated_cases(case):
     "Britain's foreign secretary met his Iranian counterpart and said he would brief Washington.",
     "Iran-backed militias attacked a base as US officials met Iraqi leaders.",  # a modifier, and a third party
     "An Iranian-American scientist met students in Washington.",              # an exclusion and a venue
+    "Kim Jong Un rejects talks with US, praises friendship with Iran",  # Iran is in another clause
+    "President Trump told U.S. troops at a base in Qatar that Iran would never have a nuclear weapon.",  # one side
+    "Rubio met Vance on Monday as Iran tested a missile.",                    # one side
 ])
 def test_roles_keep_other_talks_out(text):
     assert detect(US_IRAN, title=None, text=text).evidence == []
@@ -142,6 +145,11 @@ def test_roles_keep_other_talks_out(text):
     "Iran has told the U.S. the crew will be returned promptly.",             # an addressed term
     "Iran's foreign minister arrived in Muscat on Friday. He will hold talks with US envoy Witkoff.",
     "U.S.-Iran talks resumed in Oman.",
+    "Macron tried to set up a telephone call between Donald Trump and Hassan Rouhani.",  # both follow the term
+    "Tehran and Washington have been exchanging messages through Swiss diplomats.",
+    # "the two governments" continues the sentence before, as a pronoun does
+    "Five Americans freed by Iran arrived in Doha in exchange for five Iranians held in the United States. "
+    "Qatar mediated the agreement over months of negotiations between the two governments.",
 ])
 def test_roles_keep_these_talks_in(text):
     detection = detect(US_IRAN, title=None, text=text)
