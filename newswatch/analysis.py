@@ -6,6 +6,8 @@ detectors, not Prefect (a third of the memory)."""
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -26,13 +28,27 @@ class Analysis:
     detect_seconds: float = 0.0
 
 
+# How often a pool's worker checks that the process owning the pool is still there.
+OWNER_CHECK_SECONDS = 1.0
 # The topics of a pool's worker process, loaded once when it starts.
 _worker_topics: list[Topic] = []
 
 
-def _start_worker(topics_file: Path) -> None:
+def _start_worker(topics_file: Path, owner_pid: int) -> None:
     global _worker_topics
     _worker_topics = load_topics(topics_file)
+    threading.Thread(target=_exit_with, args=(owner_pid,), name="exit-with-owner", daemon=True).start()
+
+
+def _exit_with(owner_pid: int) -> None:
+    """Leave when the process that owns the pool is gone. A killed owner never shuts its pool down,
+    and its workers (children of the fork server, not of the owner) would wait for work forever."""
+    while True:
+        time.sleep(OWNER_CHECK_SECONDS)
+        try:
+            os.kill(owner_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
 
 
 def analyse(page: FetchedPage, topics: list[Topic] | None = None) -> Analysis:
@@ -55,4 +71,4 @@ def analysis_pool(topics_file: Path, workers: int) -> Executor:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
-                               initargs=(topics_file,))
+                               initargs=(topics_file, os.getpid()))

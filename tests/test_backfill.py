@@ -9,6 +9,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import psutil
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
@@ -184,9 +185,13 @@ def test_killed_halfway_then_rerun_stores_every_article_once(tmp_path):
         while time.monotonic() < deadline and process.poll() is None and finished_chunks(db) < 2:
             time.sleep(0.05)
         assert process.poll() is None, log.read_text()[-3000:]
+        helpers = psutil.Process(process.pid).children(recursive=True)  # extraction processes among them
         process.send_signal(signal.SIGKILL)
         process.wait()
         assert 2 <= finished_chunks(db) < 6, "killed halfway: 6 chunks in all"
+        # The processes of the killed run leave with it: none waits for work forever.
+        _, alive = psutil.wait_procs(helpers, timeout=15)
+        assert not alive, [" ".join(p.cmdline())[:120] for p in alive]
         stored_before_kill = set(stored_paths(site, db))
 
         site.requests.clear()
