@@ -14,9 +14,9 @@ _PARTICIPANT_REACH_WORDS = 5
 _NO_COUNTERPART = {"on", "at", "in", "during", "after", "before", "since", "for", "from", "through", "via", "by",
                    "mediated", "brokered"}
 # A sentence that opens with a pronoun, or names "the two sides", continues the sentence before it.
-_CONTINUATION = re.compile(r"(?:He|She|They|His|Her|Their)\b"
-                           r"|.*\b(?:the two|both) (?:sides|countries|governments|nations|capitals|adversaries|foes)\b",
-                           re.IGNORECASE)
+_CONTINUATION = re.compile(r"(?:He|She|They|His|Her|Their)\b")
+_BOTH_SIDES = re.compile(r"\b(?:the two|both) (?:sides|countries|governments|nations|capitals|adversaries|foes)\b",
+                         re.IGNORECASE)
 # A term's subject is named in its own clause: "..., as both governments signaled interest in diplomacy".
 _CLAUSE_MARKS = (",", ";", ":", "—", " – ", " - ")
 # Markers sit in the few words before a mention ("on Syria, Iraq and Iran"): look no further back.
@@ -91,6 +91,8 @@ def _not_between_sides(text: str, term: re.Match, mentions: list[tuple[int, int,
 
 def _find(topic: Topic, text: str) -> _Found | None:
     """The actors and terms that make ``text`` evidence, or None."""
+    if not (topic.side_a.search(text) and topic.side_b.search(text)):
+        return None  # most sentences: no party of one side at all
     text = topic.exclusions.sub(lambda m: " " * len(m.group()), text)  # same length: offsets stay valid
     terms = list(topic.terms.finditer(text)) + list(topic.addressed_terms.finditer(text))
     if not terms or topic.off_topic.search(text):
@@ -126,7 +128,8 @@ def detect(topic: Topic, *, title: str | None, text: str) -> Detection:
     body_found = found[len(candidates) - len(body):]
     for (first, first_weight, first_hit), (second, _, second_hit) in zip(body_found, body_found[1:], strict=False):
         if first_hit is None and second_hit is None:
-            weight = first_weight if _CONTINUATION.match(second) else topic.adjacent_weight
+            continues = _CONTINUATION.match(second) or _BOTH_SIDES.search(second)
+            weight = first_weight if continues else topic.adjacent_weight
             found.append((f"{first} {second}", weight, _find(topic, f"{first} {second}")))
 
     evidence, actors, terms, state_votes = [], {}, {}, {}
