@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from prefect.task_runners import TaskRunner
+
 # Seconds to reach the scheduler, and to wait for its first worker, before the backfill gives up.
 CONNECT_TIMEOUT = 10
 
@@ -14,7 +16,7 @@ class DaskUnavailable(RuntimeError):
 
 
 @contextmanager
-def dask_cluster(address: str) -> Iterator[tuple[object, int]]:
+def dask_cluster(address: str) -> Iterator[tuple[TaskRunner, int]]:
     """A Prefect task runner on the Dask scheduler at ``address``, and how many threads its workers run."""
     try:
         from prefect_dask import DaskTaskRunner

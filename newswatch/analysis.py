@@ -1,7 +1,7 @@
 """Extraction and detection of fetched pages, in this process or on every core.
 
 Outside the flows package on purpose: a worker process imports this module, the extractors and the
-detectors, not Prefect (a third of the memory)."""
+detectors, but not Prefect, which would triple its memory."""
 
 from __future__ import annotations
 
