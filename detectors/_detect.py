@@ -19,6 +19,8 @@ _BOTH_SIDES = re.compile(r"\b(?:the two|both) (?:sides|countries|governments|nat
                          re.IGNORECASE)
 # A term's subject is named in its own clause: "..., as both governments signaled interest in diplomacy".
 _CLAUSE_MARKS = (",", ";", ":", "—", " – ", " - ")
+# What separates the items of a list of actors: "the US, Iran and Oman".
+_LIST_GAP = re.compile(r"[\s,]|\b(?:and|or)\b")
 # Markers sit in the few words before a mention ("on Syria, Iraq and Iran"): look no further back.
 _MARKER_LOOKBACK = 80
 
@@ -76,8 +78,9 @@ def _not_between_sides(text: str, term: re.Match, mentions: list[tuple[int, int,
             continue
         gap = text[reach_from:start]
         between = gap.casefold().split()
+        listed = not _LIST_GAP.sub("", gap) and after  # "as US, Iran weigh": a list, not a new clause
         if len(between) > _PARTICIPANT_REACH_WORDS or _NO_COUNTERPART & set(between) \
-                or any(mark in gap for mark in _CLAUSE_MARKS):
+                or (any(mark in gap for mark in _CLAUSE_MARKS) and not listed):
             break
         after.append(kind)
         reach_from = end

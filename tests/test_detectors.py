@@ -147,6 +147,7 @@ def test_roles_keep_other_talks_out(text):
     "U.S.-Iran talks resumed in Oman.",
     "Macron tried to set up a telephone call between Donald Trump and Hassan Rouhani.",  # both follow the term
     "Tehran and Washington have been exchanging messages through Swiss diplomats.",
+    "Vienna talks adjourn as US, Iran weigh final text",                      # a list, not a new clause
     # "the two governments" continues the sentence before, as a pronoun does
     "Five Americans freed by Iran arrived in Doha in exchange for five Iranians held in the United States. "
     "Qatar mediated the agreement over months of negotiations between the two governments.",
