@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import random
 import ssl
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -166,14 +169,51 @@ async def _get_once(
         return FetchFailure(url, f"connection error: {type(exc).__name__}: {exc}")
 
 
-class _Host:
-    """One host's politeness: its robots.txt rules, its concurrency slots and request spacing."""
+class _HostGate:
+    """A host's request slots and start spacing, shared by every fetch in this process: each
+    fetch_pages call runs an event loop of its own, and flows run several at once in threads."""
 
-    def __init__(self, settings: FetchSettings):
-        self.slots = asyncio.Semaphore(settings.per_host)
-        self.spacing = asyncio.Lock()
+    def __init__(self, per_host: int):
+        self._slots = threading.BoundedSemaphore(per_host)
+        self._spacing = threading.Lock()
+        self._next_start = 0.0
+
+    @contextlib.asynccontextmanager
+    async def slot(self, delay: float):
+        """Hold one of the host's slots, from the request's turn to start until it ends."""
+        # Polled, not awaited in a thread: a blocked thread could starve the loop's DNS lookups.
+        while not self._slots.acquire(blocking=False):
+            await asyncio.sleep(_GATE_POLL_SECONDS)
+        try:
+            with self._spacing:
+                now = time.monotonic()
+                start = max(now, self._next_start)
+                self._next_start = start + delay
+            if start > now:
+                await asyncio.sleep(start - now)
+            yield
+        finally:
+            self._slots.release()
+
+
+_GATE_POLL_SECONDS = 0.02
+_gates: dict[str, _HostGate] = {}
+_gates_lock = threading.Lock()
+
+
+def _gate(base: str, per_host: int) -> _HostGate:
+    with _gates_lock:
+        return _gates.setdefault(base, _HostGate(per_host))
+
+
+class _Host:
+    """One host's politeness within one fetch: its robots.txt rules, and its share of the
+    process-wide gate (at most ``per_host`` of this fetch's requests wait at the gate)."""
+
+    def __init__(self, base: str, settings: FetchSettings):
+        self.waiting = asyncio.Semaphore(settings.per_host)
+        self.gate = _gate(base, settings.per_host)
         self.delay = settings.min_delay
-        self.next_start = 0.0
         self.robots_read = asyncio.Lock()
         self.robots_done = False
         self.robots: RobotFileParser | None = None  # None: everything allowed
@@ -185,7 +225,8 @@ class _Host:
                 return
             self.robots_done = True
             try:
-                response = await client.get(base + "/robots.txt")
+                async with self.gate.slot(self.delay):
+                    response = await client.get(base + "/robots.txt")
             except httpx.HTTPError as exc:
                 self.robots_failure = f"robots.txt unreachable ({type(exc).__name__}); not fetched"
                 return
@@ -197,13 +238,6 @@ class _Host:
                 crawl_delay = self.robots.crawl_delay(settings.user_agent)
                 if crawl_delay:
                     self.delay = max(self.delay, min(float(crawl_delay), settings.max_crawl_delay))
-
-    async def wait_turn(self) -> None:
-        async with self.spacing:
-            now = asyncio.get_running_loop().time()
-            if self.next_start > now:
-                await asyncio.sleep(self.next_start - now)
-            self.next_start = max(now, self.next_start) + self.delay
 
 
 class Fetcher:
@@ -224,7 +258,9 @@ class Fetcher:
     def _host(self, url: str) -> tuple[str, _Host]:
         parts = urlsplit(url)
         base = f"{parts.scheme}://{parts.netloc}"
-        return base, self._hosts.setdefault(base, _Host(self.settings))
+        if base not in self._hosts:
+            self._hosts[base] = _Host(base, self.settings)
+        return base, self._hosts[base]
 
     async def sitemaps(self, url: str) -> list[str]:
         """The sitemaps that the robots.txt of ``url``'s host lists (read once per host)."""
@@ -243,8 +279,7 @@ class Fetcher:
                 return FetchFailure(url, host.robots_failure)
             if host.robots and not host.robots.can_fetch(settings.user_agent, url):
                 return FetchFailure(url, "disallowed by robots.txt")
-        async with host.slots:
-            await host.wait_turn()
+        async with host.waiting, host.gate.slot(host.delay):
             return await _fetch_one(self._client, url, accept=accept, validators=validators, settings=settings)
 
 

@@ -311,3 +311,17 @@ def test_dask_worker_killed_mid_chunk_loses_nothing(tmp_path, dask_address):
         assert len(paths) == len(set(paths)) and set(paths) == IN_RANGE  # every article, once
         assert (summary.new, summary.failures) == (len(IN_RANGE), [])
         client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
+
+
+def test_chunks_fetched_at_once_share_the_per_host_limit(tmp_path):
+    with LoopbackSite() as site:
+        routes = archive_routes(site.base_url, PAGES)
+        for path in IN_RANGE:  # pages slower than the spacing of request starts: two chunks in flight overlap
+            routes[path].delay = 1.2
+        site.routes.update(routes)
+        (tmp_path / "sources.toml").write_text(sources_toml(site.base_url))
+
+        summary = run_backfill(tmp_path, None, chunk_size=2, alert_mode="none")
+
+        assert summary.new == len(IN_RANGE)
+        assert site.peak_in_flight == 2  # NEWSWATCH_PER_HOST, measured at the server
