@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import sys
 import tempfile
 import time
@@ -20,10 +19,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="newswatch-bench-"))
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+from benchmarks import private_prefect  # noqa: E402
+
+private_prefect()
 
 ARTICLE = ("<html lang='en'><head><title>{title}</title></head><body><article><h1>{title}</h1>"
            + "<p>Diplomats from both countries met on Saturday for another round of talks, officials said. "

@@ -29,10 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="newswatch-bench-"))
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+from benchmarks import private_prefect  # noqa: E402
+
+private_prefect()
 
 from benchmarks.site import build_pages, page_path, served_site, sources_toml  # noqa: E402
 
