@@ -202,6 +202,7 @@ _gates_lock = threading.Lock()
 
 
 def _gate(base: str, per_host: int) -> _HostGate:
+    """The process's gate for a host; the first fetch of the host sets its number of slots."""
     with _gates_lock:
         return _gates.setdefault(base, _HostGate(per_host))
 
