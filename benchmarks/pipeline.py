@@ -155,12 +155,13 @@ def main() -> None:
     rate_c = n / c["wall"]
     print(f"{n} pages, {os.cpu_count()} cores")
     if not args.backfill_only:
-        print(f"(a) trafilatura.extract alone, one process   {n / a:7.1f} pages/s  ({a:.1f} s)")
-        print(f"(b) naive loop: httpx, trafilatura, insert    {n / b:7.1f} pages/s  ({b:.1f} s)")
+        rate_a, rate_b = n / a, n / b
+        print(f"(a) trafilatura.extract alone, one process   {rate_a:7.1f} pages/s  ({a:.1f} s)")
+        print(f"(b) naive loop: httpx, trafilatura, insert    {rate_b:7.1f} pages/s  ({b:.1f} s)")
     print(f"(c) backfill flow                             {rate_c:7.1f} pages/s  ({c['wall']:.1f} s; "
           f"{c['new']} new, {c['duplicates']} duplicates, {c['failed']} failed)")
     if not args.backfill_only:
-        print(f"(c)/(a) = {rate_c * a / n:.2f}   (c)/(b) = {rate_c * b / n:.2f}")
+        print(f"(c)/(a) = {rate_c / rate_a:.2f}   (c)/(b) = {rate_c / rate_b:.2f}")
     print(f"peak RSS of (c): {c['peak_rss_mb']:.0f} MB in the flow process; {c['tree_peak_mb']:.0f} MB with its "
           "extraction processes (PSS, sampled every 0.2 s)")
     print("where (c)'s time went (seconds of work; stages overlap, and extraction runs on every core):")

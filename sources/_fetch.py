@@ -242,7 +242,8 @@ class _Host:
 
 
 class Fetcher:
-    """One shared client and per-host politeness for every request made inside ``async with``."""
+    """One shared client for every request made inside ``async with``; per-host politeness shared
+    with every other fetch in this process."""
 
     def __init__(self, settings: FetchSettings):
         self.settings = settings
@@ -297,9 +298,10 @@ def fetch_pages(
 ) -> list[FetchedPage | NotModified | FetchFailure]:
     """Fetch URLs concurrently, in input order; conditionally for the URLs that have ``validators``.
 
-    Politely: at most ``settings.per_host`` requests at a time per host, request starts spaced by
-    ``min_delay`` (or the host's Crawl-delay), and, for article pages, what robots.txt disallows
-    is not fetched. Feeds and sitemaps (``respect_robots=False``) are published for machines.
+    Politely: at most ``settings.per_host`` requests at a time per host from this process (however
+    many fetches run at once), request starts spaced by ``min_delay`` (or the host's Crawl-delay),
+    and, for article pages, what robots.txt disallows is not fetched. Feeds and sitemaps
+    (``respect_robots=False``) are published for machines.
     """
     urls = list(urls)
     if not urls:
