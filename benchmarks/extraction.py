@@ -1,11 +1,17 @@
 """Extraction quality and speed: trafilatura alone against newswatch's extractor, in one run.
 
-    python benchmarks/extraction.py [--datasets ../shared/datasets] [--worst 5]
+    python benchmarks/extraction.py [--datasets ../shared/datasets] [--worst 5] [--siblings 5]
 
 aeb-dev: the Article Extraction Benchmark's own scoring. Text is split into \\w+ tokens and 4-token
 shingles, and each page's TP/FP/FN over shingles are normalised to sum to 1, so that long pages
 weigh no more than short ones. They are summed over pages before precision and recall are taken.
 "accuracy" is the share of pages whose tokens equal the ground truth exactly.
+"newswatch, site learnt" is newswatch's extractor after the store learnt each aeb page's site from
+--siblings other pages of it. The dev set has one or two pages per site, so the siblings are made:
+the page's own HTML with the letters of every text node of its article body (as the ground truth
+gives it) permuted, a permutation per sibling. They keep the page's template and chrome and carry
+another text, as the site's other stories do. Only aeb-dev is scored so: snippets-dev has no
+article body to tell the template from.
 snippets-dev: each "with" snippet found is a true positive and each one missing a false negative;
 each "without" snippet found is a false positive; pooled over pages, after collapsing whitespace.
 """
@@ -18,17 +24,24 @@ import json
 import re
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urljoin
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
+from lxml import etree  # noqa: E402
+from lxml import html as lxml_html  # noqa: E402
 
+from benchmarks.site import permute_letters  # noqa: E402
+from detectors import Detection  # noqa: E402
 from extractors import ExtractionError, extract_article  # noqa: E402
+from storage import Store  # noqa: E402
 
 Extractor = Callable[[bytes, str], str]
 
@@ -45,6 +58,39 @@ def newswatch(html: bytes, url: str) -> str:
 
 
 EXTRACTORS: dict[str, Extractor] = {"trafilatura 2.3 alone": trafilatura_alone, "newswatch": newswatch}
+
+
+def sibling(html: bytes, body: str, key: int) -> bytes:
+    """Another page of ``html``'s site: its template and chrome, and its article body (the text nodes
+    found in ``body``) with the letters permuted by ``key``."""
+    tree = lxml_html.fromstring(html)
+    for node in tree.xpath("//link[@rel='canonical'] | //meta[@property='og:url']"):
+        node.getparent().remove(node)  # the page's own canonical URL would make the sibling its copy
+    body = " ".join(body.split())
+    permute_letters(tree, key, keep=lambda text: " ".join(text.split()) not in body)
+    return etree.tostring(tree, encoding="utf-8", doctype="<!DOCTYPE html>")
+
+
+def site_learnt(folder: Path, store: Store, siblings: int) -> Extractor:
+    """newswatch's extractor with the site memory a store learnt from ``siblings`` stored pages of
+    each aeb page's site."""
+    unflagged = Detection(topic="none", flagged=False, score=0.0)
+    for page_id, item in sorted(json.loads((folder / "ground-truth.json").read_text()).items()):
+        html = gzip.decompress((folder / "html" / f"{page_id}.html.gz").read_bytes())
+        for key in range(1, siblings + 1):
+            url = urljoin(item["url"], f"/sibling-{key}-of-{page_id}")
+            try:
+                article = extract_article(sibling(html, item["articleBody"], key), url=url)
+            except ExtractionError:
+                continue
+            store.save_article(article, unflagged, source="siblings")
+
+    def extract(html: bytes, url: str) -> str:
+        try:
+            return extract_article(html, url=url, site_memory=store.site_memories([url])).text
+        except ExtractionError:
+            return ""
+    return extract
 
 
 def shingles(text: str, n: int = 4) -> Counter:
@@ -109,17 +155,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--worst", type=int, default=0, help="list the aeb pages where newswatch loses most F1")
+    parser.add_argument("--siblings", type=int, default=5,
+                        help="pages of each aeb page's site the store learns from before 'site learnt' is scored")
     args = parser.parse_args()
 
     results = {}
     for name, extractor in EXTRACTORS.items():
         results[name] = (aeb(args.datasets / "aeb-dev", extractor), snippets(args.datasets / "snippets-dev", extractor))
+    with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "siblings.db") as store:
+        learnt = aeb(args.datasets / "aeb-dev", site_learnt(args.datasets / "aeb-dev", store, args.siblings))
     print(f"{'extractor':<24}{'set':<14}{'precision':>10}{'recall':>8}{'F1':>7}{'accuracy':>10}{'median ms':>11}")
     for name, (on_aeb, on_snippets) in results.items():
         print(f"{name:<24}{'aeb-dev':<14}{on_aeb['precision']:>10.3f}{on_aeb['recall']:>8.3f}{on_aeb['f1']:>7.3f}"
               f"{on_aeb['accuracy']:>10.3f}{on_aeb['median_ms']:>11.1f}")
         print(f"{name:<24}{'snippets-dev':<14}{on_snippets['precision']:>10.3f}{on_snippets['recall']:>8.3f}"
               f"{on_snippets['f1']:>7.3f}{'':>10}{on_snippets['median_ms']:>11.1f}")
+    print(f"{'newswatch, site learnt':<24}{'aeb-dev':<14}{learnt['precision']:>10.3f}{learnt['recall']:>8.3f}"
+          f"{learnt['f1']:>7.3f}{learnt['accuracy']:>10.3f}{learnt['median_ms']:>11.1f}")
     base, ours = results["trafilatura 2.3 alone"][0], results["newswatch"][0]
     print(f"\nnewswatch / trafilatura median time per page (aeb-dev): {ours['median_ms'] / base['median_ms']:.2f}x")
     if args.worst:

@@ -18,7 +18,7 @@ import multiprocessing
 import random
 import string
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -65,15 +65,26 @@ def variant(page: bytes, copy: int) -> bytes:
         if longest is not None:
             longest.text = f"Update {copy}: this version adds one sentence. " + (longest.text or "")
         return etree.tostring(tree, encoding="utf-8", doctype="<!DOCTYPE html>")
-    letters = list(string.ascii_lowercase)
-    random.Random(copy).shuffle(letters)
-    table = str.maketrans(string.ascii_lowercase + string.ascii_uppercase,
-                          "".join(letters) + "".join(letters).upper())
-    for element, attribute in _text_nodes(tree):
-        value = getattr(element, attribute)
-        if value and value.strip():
-            setattr(element, attribute, value.translate(table))
+    permute_letters(tree, copy)
     return etree.tostring(tree, encoding="utf-8", doctype="<!DOCTYPE html>")
+
+
+def permute_letters(tree, key: int, keep: Callable[[str], bool] = lambda text: False) -> None:
+    """Permute the letters of the tree's text in place, by a permutation drawn from ``key``: a-z among
+    themselves (case kept), and the page's other letters (accented, Cyrillic, Arabic, kana, kanji...)
+    among themselves. Text nodes for which ``keep`` is true stay as they are."""
+    nodes = [(element, attribute) for element, attribute in _text_nodes(tree)
+             if (getattr(element, attribute) or "").strip() and not keep(getattr(element, attribute))]
+    shuffle = random.Random(key).shuffle
+    latin = list(string.ascii_lowercase)
+    shuffle(latin)
+    others = sorted({c for e, a in nodes for c in getattr(e, a) if c.isalpha() and c not in string.ascii_letters})
+    others_permuted = others.copy()
+    shuffle(others_permuted)
+    table = str.maketrans(string.ascii_lowercase + string.ascii_uppercase + "".join(others),
+                          "".join(latin) + "".join(latin).upper() + "".join(others_permuted))
+    for element, attribute in nodes:
+        setattr(element, attribute, getattr(element, attribute).translate(table))
 
 
 def page_path(number: int) -> str:

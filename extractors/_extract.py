@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import trafilatura
 from courlan import normalize_url
@@ -8,6 +9,7 @@ from trafilatura.utils import load_html
 
 from ._article import Article
 from ._chrome import filter_chrome_lines, find_headline, remove_chrome_blocks
+from ._site_memory import SiteMemory, site_of
 
 # Real article pages are far smaller; past this the input is an error, not a page.
 MAX_HTML_BYTES = 5_000_000
@@ -17,12 +19,16 @@ class ExtractionError(ValueError):
     """The input is not an extractable article page; the message says why."""
 
 
-def extract_article(html: bytes | str, *, url: str | None = None) -> Article:
+def extract_article(html: bytes | str, *, url: str | None = None,
+                    site_memory: Mapping[str, SiteMemory] | None = None) -> Article:
     """Extract the article from one HTML page.
 
     Args:
         html: the page as served (bytes are decoded by content, gzip is unpacked) or as text.
         url: where the page came from; used for metadata and as the canonical URL fallback.
+        site_memory: what the store learnt of each site, by host: the lines a site repeats on its
+            pages are dropped from this page's text (the page's site is that of ``url``, else of
+            its canonical URL).
 
     Returns:
         The Article, with the chrome that was removed listed in ``removed``.
@@ -42,9 +48,14 @@ def extract_article(html: bytes | str, *, url: str | None = None) -> Article:
     text, dropped_lines = filter_chrome_lines(_without_headline(document.text, title))
     if not text:
         raise ExtractionError("no article text left after removing site chrome")
+    canonical_url = _canonical_url(tree, url)
+    memory = (site_memory or {}).get(site_of(url or canonical_url))
+    if memory is not None:
+        text, repeated = memory.drop_repeated(text)
+        dropped_lines += repeated
     return Article(
         url=url,
-        canonical_url=_canonical_url(tree, url),
+        canonical_url=canonical_url,
         title=title,
         text=text,
         author=document.author,

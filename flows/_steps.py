@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Executor
+from itertools import repeat
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from pydantic import SecretStr
 
 import alerts
 from detectors import Detection, Topic
-from extractors import Article
+from extractors import Article, SiteMemory
 from newswatch.analysis import analyse
 from newswatch.settings import Settings, split_alert_urls
 from sources import FetchedPage, FetchSettings, NotModified, Validators, fetch_pages
@@ -62,6 +63,8 @@ class Plan:
     entry_dates: dict[str, str] = field(default_factory=dict)
     # Validators of pages fetched before (updates): an unchanged page answers 304.
     page_validators: dict[str, Validators] = field(default_factory=dict)
+    # What the store learnt of the sites of these pages: the lines each one repeats.
+    site_memory: dict[str, SiteMemory] = field(default_factory=dict)
 
 
 @dataclass
@@ -136,7 +139,9 @@ def collect(plan: Plan, *, fetch: FetchSettings, topics: list[Topic], pool: Exec
             harvest.new_page_validators[result.url] = (result.etag, result.last_modified)
         pages.append(result)
     harvest.seconds["fetch"] = time.perf_counter() - started
-    for analysis in pool.map(analyse, pages, chunksize=4) if pool else (analyse(p, topics) for p in pages):
+    analyses = (pool.map(analyse, pages, repeat(None), repeat(plan.site_memory), chunksize=4) if pool
+                else (analyse(page, topics, plan.site_memory) for page in pages))
+    for analysis in analyses:
         harvest.seconds["extract"] += analysis.extract_seconds
         harvest.seconds["detect"] += analysis.detect_seconds
         if analysis.error:

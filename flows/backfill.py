@@ -96,25 +96,26 @@ def plan_backfill(sources: list[Source], *, since: date, until: date, fetch: Fet
     return plans
 
 
-def pages_to_collect(chunk: Chunk, *, backfill_key: str, db_path: Path, max_attempts: int) -> list[str] | None:
-    """The chunk's pages not stored yet; None when the chunk was finished before (and none of its
-    pages failed and may be retried). Read by the flow: the store never leaves its process."""
+def plan_chunk(chunk: Chunk, *, backfill_key: str, db_path: Path, max_attempts: int) -> Plan | None:
+    """The chunk's pages not stored yet, with what the store learnt of their sites; None when the
+    chunk was finished before (and none of its pages failed and may be retried). Read by the flow:
+    the store never leaves its process."""
     with Store(db_path) as store:
         retry = set(store.urls_to_retry(chunk.source, max_attempts=max_attempts)) & set(chunk.urls)
         if not retry and store.chunk_done(backfill_key, chunk.source, chunk.number, chunk.urls):
             return None
         known = store.known_urls(chunk.urls)
-    return [url for url in chunk.urls if url not in known]
+        todo = [url for url in chunk.urls if url not in known]
+        return Plan(source=chunk.source, feed_url=None, announced=len(chunk.urls), todo=todo,
+                    entry_dates=chunk.entry_dates, site_memory=store.site_memories(todo))
 
 
 @task(name="collect-chunk", task_run_name="collect {chunk.source} #{chunk.number}", cache_policy=NO_CACHE,
       persist_result=False, **NETWORK_RETRIES)
-def collect_chunk(chunk: Chunk, todo: list[str], *, since: date, until: date, fetch: FetchSettings,
+def collect_chunk(chunk: Chunk, plan: Plan, *, since: date, until: date, fetch: FetchSettings,
                   topics: list[Topic], pool: Executor | None) -> Harvest:
-    """Fetch, extract and detect a chunk's pages in ``todo``: here with ``pool``'s processes, or on a
+    """Fetch, extract and detect the pages of a chunk's plan: here with ``pool``'s processes, or on a
     Dask worker (no pool, and no store)."""
-    plan = Plan(source=chunk.source, feed_url=None, announced=len(chunk.urls), todo=todo,
-                entry_dates=chunk.entry_dates)
     harvest = collect(plan, fetch=fetch, topics=topics, pool=pool)
     # An undated entry is kept when its page's own date is in the range, or unknown.
     harvest.articles = [(article, detection) for article, detection in harvest.articles
@@ -200,14 +201,13 @@ def backfill(since: date, until: date, sources_file: str | None = None, urls_fil
             progress.advance(len(chunk.urls))
 
         for chunk in chunks:
-            todo = pages_to_collect(chunk, backfill_key=key, db_path=settings.db_path,
-                                    max_attempts=settings.max_attempts)
-            if todo is None:
+            plan = plan_chunk(chunk, backfill_key=key, db_path=settings.db_path, max_attempts=settings.max_attempts)
+            if plan is None:
                 summary.add(RunSummary(announced=len(chunk.urls)))
                 progress.advance(len(chunk.urls))
                 continue
             in_flight.append((chunk, runner.submit(collect_chunk, parameters={
-                "chunk": chunk, "todo": todo, "since": since, "until": until, "fetch": settings.fetch,
+                "chunk": chunk, "plan": plan, "since": since, "until": until, "fetch": settings.fetch,
                 "topics": topics, "pool": pool})))
             if len(in_flight) == at_once:
                 store_oldest()

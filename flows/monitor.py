@@ -57,6 +57,7 @@ def discover_sources(sources: list[Source], *, fetch: FetchSettings, db_path: Pa
             plan.todo = list(dict.fromkeys([u for u in announced if u not in known] + updated
                                            + store.urls_to_retry(source.name, max_attempts=max_attempts)))
             plan.page_validators = {url: cached[source.name][url] for url in updated if url in cached[source.name]}
+            plan.site_memory = store.site_memories(plan.todo)
             plans.append(plan)
     logger.info("%d sources: %d entries announced, %d pages to fetch", len(plans),
                 sum(p.announced for p in plans), sum(len(p.todo) for p in plans))

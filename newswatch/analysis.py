@@ -9,12 +9,13 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from detectors import Detection, Topic, detect_topics, load_topics
-from extractors import Article, ExtractionError, extract_article
+from extractors import Article, ExtractionError, SiteMemory, extract_article
 from sources import FetchedPage
 
 
@@ -51,11 +52,13 @@ def _exit_with(owner_pid: int) -> None:
             os._exit(1)
 
 
-def analyse(page: FetchedPage, topics: list[Topic] | None = None) -> Analysis:
-    """Extract a page's article and detect its topics (with ``topics``, or a pool worker's)."""
+def analyse(page: FetchedPage, topics: list[Topic] | None = None,
+            site_memory: Mapping[str, SiteMemory] | None = None) -> Analysis:
+    """Extract a page's article (without the chrome its site repeats, as ``site_memory`` knows it) and
+    detect its topics (with ``topics``, or a pool worker's)."""
     started = time.perf_counter()
     try:
-        article = extract_article(page.body, url=page.url)
+        article = extract_article(page.body, url=page.url, site_memory=site_memory)
     except ExtractionError as exc:
         return Analysis(page.url, error=f"extraction: {exc}", extract_seconds=time.perf_counter() - started)
     extracted = time.perf_counter()

@@ -206,18 +206,37 @@ def _read_page(path: Path) -> bytes:
         return f.read(MAX_HTML_BYTES + 1)  # one byte over the limit lets the extractor report the size
 
 
+def _learnt_site_memory(db_path: Path) -> dict:
+    """Every site's memory in a store, read without changing the file (no migration, no lock)."""
+    import sqlite3
+
+    from storage import Store
+
+    try:
+        with Store(db_path, read_only=True) as store:
+            return store.site_memories()
+    except sqlite3.DatabaseError as exc:
+        raise _fail(f"{db_path} is not a newswatch store ({exc})") from exc
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+
+
 @app.command()
 def extract(
     files: Annotated[list[Path], typer.Argument(help=".html or .html.gz files.", exists=True, dir_okay=False)],
     url: Annotated[str | None, typer.Option(help="The URL the page came from.")] = None,
+    site_memory: Annotated[Path | None, typer.Option(
+        help="A newswatch store: drop the lines its sites repeat on their pages, as learnt by its runs (read only).",
+        exists=True, dir_okay=False)] = None,
 ) -> None:
     """Extract articles from saved pages; print one JSON object per file (JSON Lines)."""
     from extractors import ExtractionError, extract_article
 
+    memories = _learnt_site_memory(site_memory) if site_memory else None
     failed = 0
     for path in files:
         try:
-            article = extract_article(_read_page(path), url=url)
+            article = extract_article(_read_page(path), url=url, site_memory=memories)
         except (ExtractionError, OSError, EOFError) as exc:
             failed += 1
             print(json.dumps({"file": str(path), "error": str(exc)}, ensure_ascii=False))

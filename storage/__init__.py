@@ -1,5 +1,6 @@
 """The SQLite store (sqlite-utils): schema and migrations, articles, stories, failures, alert outbox,
-backfill checkpoints, and the lock that lets one run at a time write."""
+backfill checkpoints, the site memory (the lines each site repeats), and the lock that lets one run
+at a time write."""
 
 from ._lock import StoreBusy, run_lock
 from ._records import AlertChannel, PendingAlert, SavedArticle

@@ -101,6 +101,13 @@ def _backfill_checkpoints(db: sqlite_utils.Database) -> None:
     )
 
 
+def _site_memory(db: sqlite_utils.Database) -> None:
+    # Per site: the stories learnt from, and on how many of them each line (a fingerprint) was seen.
+    db.execute("create table sites (host text primary key, pages integer not null)")
+    db.execute("create table site_lines (host text not null, fingerprint integer not null, pages integer not null, "
+               "primary key (host, fingerprint)) without rowid")
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "articles.matched", _matched_words),
@@ -110,6 +117,7 @@ MIGRATIONS = [
     (6, "revisions", _revisions),
     (7, "near-duplicate index", _near_duplicate_index),
     (8, "backfill checkpoints", _backfill_checkpoints),
+    (9, "site memory", _site_memory),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -131,3 +139,13 @@ def migrate(db: sqlite_utils.Database) -> None:
                 db["schema_migrations"].insert(
                     {"version": version, "name": name, "applied_at": datetime.now(UTC).isoformat()}
                 )
+
+
+def require_current(db: sqlite_utils.Database, path) -> None:
+    """Raise ValueError unless ``db`` is a store at SCHEMA_VERSION (for readers that must not migrate)."""
+    if "schema_migrations" not in db.table_names():
+        raise ValueError(f"{path} is not a newswatch store")
+    (version,) = db.execute("select max(version) from schema_migrations").fetchone()
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"{path} has schema version {version}, and this newswatch reads version {SCHEMA_VERSION}"
+                         " (any newswatch command that writes to it, such as `newswatch run`, upgrades it)")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,11 +10,11 @@ from pathlib import Path
 import sqlite_utils
 
 from detectors import Detection
-from extractors import Article
+from extractors import Article, SiteMemory, min_pages, page_fingerprints, site_of
 
 from . import _neardup
 from ._records import AlertChannel, PendingAlert, SavedArticle
-from ._schema import migrate
+from ._schema import migrate, require_current
 from ._transaction import immediate_transaction
 
 # A failed page is retried on later runs until it has failed this many times.
@@ -48,8 +49,18 @@ def _urls_hash(urls: Iterable[str]) -> str:
 class Store:
     """One SQLite file. Open one Store per thread; writes take the write lock up front."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, read_only: bool = False):
+        """Open (creating and migrating) the store at ``path``; with ``read_only``, open an existing
+        store of the current schema for reading, changing nothing (ValueError when it is not one)."""
         self.path = Path(path)
+        if read_only:
+            self.db = sqlite_utils.Database(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True))
+            try:
+                require_current(self.db, self.path)
+            except (ValueError, sqlite3.DatabaseError):
+                self.db.close()
+                raise
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(self.path)
         self.db.execute("PRAGMA busy_timeout = 30000")
@@ -153,6 +164,8 @@ class Store:
             self.db.execute("delete from fetch_failures where url = ?", [url])
             if packed:
                 self._index(article_id, packed)
+            if not original:
+                self._learn_site_lines(article)
             enqueued = self._enqueue(story_id, article_id, channels) if detection.flagged and not original else 0
         return SavedArticle(
             article_id, story_id, "duplicate" if original else "new",
@@ -186,6 +199,32 @@ class Store:
         self.db.execute("insert or replace into minhash (article_id, signature) values (?, ?)", [article_id, packed])
         self.db.conn.executemany("insert or ignore into lsh_buckets (bucket, article_id) values (?, ?)",
                                  [(key, article_id) for key in _neardup.band_keys(packed)])
+
+    def _learn_site_lines(self, article: Article) -> None:
+        """Count a new story's lines for its site's memory. Copies of a story and revisions are not
+        counted: the lines a story shares with its copies are not the site's chrome."""
+        host = site_of(article.url or article.canonical_url)
+        if host is None:
+            return
+        self.db.execute("insert into sites (host, pages) values (?, 1) "
+                        "on conflict (host) do update set pages = pages + 1", [host])
+        self.db.conn.executemany("insert into site_lines (host, fingerprint, pages) values (?, ?, 1) "
+                                 "on conflict (host, fingerprint) do update set pages = pages + 1",
+                                 [(host, fingerprint) for fingerprint in page_fingerprints(article)])
+
+    def site_memories(self, urls: Iterable[str] | None = None) -> dict[str, SiteMemory]:
+        """What was learnt of the sites of these URLs (default: of every site), by host; a site with no
+        repeated line yet is left out."""
+        sites = dict(self.db.execute("select host, pages from sites").fetchall() if urls is None else
+                     [row for host in {site_of(url) for url in urls} - {None}
+                      for row in self.db.execute("select host, pages from sites where host = ?", [host])])
+        memories = {}
+        for host, pages in sites.items():
+            chrome = frozenset(f for (f,) in self.db.execute(
+                "select fingerprint from site_lines where host = ? and pages >= ?", [host, min_pages(pages)]))
+            if chrome:
+                memories[host] = SiteMemory(pages, chrome)
+        return memories
 
     def _revise(self, article_id: int, story_id: int, article: Article, detection: Detection, digest: str,
                 channels: Iterable[AlertChannel], packed: bytes | None) -> SavedArticle:

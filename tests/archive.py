@@ -44,7 +44,13 @@ def make_archive(first: date, days: int, *, flagged_every: int = 5, undated: dic
     return pages
 
 
-def archive_routes(base_url: str, pages: list[ArchivePage], seed: int = 7) -> dict[str, Response]:
+# A line the site prints in every article, which no rule takes for chrome: only the site memory can.
+SIGN_OFF = "The Archive Times has told its readers the news of the valley since 1897, in print and online."
+
+
+def archive_routes(base_url: str, pages: list[ArchivePage], seed: int = 7, *,
+                   sign_off: bool = False) -> dict[str, Response]:
+    """The pages and their sitemap; with ``sign_off``, each article ends with SIGN_OFF."""
     rng = random.Random(seed)
     routes = {}
     entries = []
@@ -56,7 +62,7 @@ def archive_routes(base_url: str, pages: list[ArchivePage], seed: int = 7) -> di
             title = f"U.S. and Iran hold talks in Oman: {slug}"
         else:
             title = f"{rng.choice(WORDS).capitalize()} and {rng.choice(WORDS)}: {slug}"
-        routes[page.path] = Response(page_html(title, page.day, paragraphs))
+        routes[page.path] = Response(page_html(title, page.day, paragraphs + [SIGN_OFF] * sign_off))
         lastmod = f"<lastmod>{page.day.isoformat()}</lastmod>" if page.in_sitemap_dated else ""
         entries.append(f"<url><loc>{base_url}{page.path}</loc>{lastmod}</url>")
     sitemap = ('<?xml version="1.0" encoding="UTF-8"?>'

@@ -16,7 +16,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from archive import archive_routes, make_archive, sources_toml
+from archive import SIGN_OFF, archive_routes, make_archive, sources_toml
 
 from flows import backfill
 from newswatch.cli import app
@@ -69,6 +69,22 @@ def test_backfill_stores_the_range_and_sends_one_digest(tmp_path, archive, mail)
     body = message.get_body(("html",)).get_content()
     assert message["subject"] == f"[newswatch] {len(FLAGGED_IN_RANGE)} new stories"
     assert all(f'href="{archive.url(path)}"' in body for path in FLAGGED_IN_RANGE)
+
+
+def test_later_chunks_leave_out_the_line_every_page_of_the_site_repeats(tmp_path):
+    """The flow stores each chunk before it plans the next but one: the site memory learnt from the
+    first chunks is used on the later ones."""
+    with LoopbackSite() as site:
+        site.routes.update(archive_routes(site.base_url, PAGES, sign_off=True))
+        (tmp_path / "sources.toml").write_text(sources_toml(site.base_url))
+        run_backfill(tmp_path, chunk_size=2)
+    with Store(tmp_path / "news.db") as store:
+        texts = {url.removeprefix(site.base_url): text for url, text in store.db.execute("select url, text from articles")}
+    in_order = sorted(IN_RANGE - {"/news/undated/inside.html"})
+    first_chunk, last_dated_chunk = in_order[:2], in_order[-2:]
+    assert all(SIGN_OFF in texts[path] for path in first_chunk)
+    assert not any(SIGN_OFF in texts[path] for path in last_dated_chunk)
+    assert all(len(texts[path].split("\n")) >= 5 for path in last_dated_chunk)  # their five own paragraphs stay
 
 
 def test_second_backfill_of_a_range_fetches_stores_and_alerts_nothing(tmp_path, archive, mail):

@@ -178,3 +178,41 @@ def test_list_commands_print_tables(tmp_path, command, heading):
     assert heading in result.stdout
     if command != ["sources"]:
         assert "Envoys [meet]" in result.stdout  # article text is shown literally, not as markup
+
+
+def test_extract_drops_what_a_stores_sites_repeat(tmp_path):
+    from datetime import date
+
+    from archive import SIGN_OFF, archive_routes, make_archive
+    from detectors import Detection
+    from extractors import extract_article
+
+    base = "https://archive-times.example"
+    routes = archive_routes(base, make_archive(date(2024, 1, 1), 4), sign_off=True)
+    pages = sorted(path for path in routes if path.startswith("/news/"))
+    with Store(tmp_path / "news.db") as store:
+        for path in pages[:3]:
+            article = extract_article(routes[path].body, url=base + path)
+            store.save_article(article, Detection("us-iran-talks", False, 0.0), source="Archive Times")
+    last = tmp_path / "last.html"
+    last.write_bytes(routes[pages[3]].body)
+
+    plain = runner.invoke(app, ["extract", "--url", base + pages[3], str(last)])
+    learnt = runner.invoke(app, ["extract", "--url", base + pages[3], "--site-memory", str(tmp_path / "news.db"),
+                                 str(last)])
+    assert plain.exit_code == 0 and learnt.exit_code == 0, learnt.output
+    (plain_record,), (learnt_record,) = json_lines(plain.stdout), json_lines(learnt.stdout)
+    assert SIGN_OFF in plain_record["text"] and SIGN_OFF not in learnt_record["text"]
+    assert learnt_record["text"] == plain_record["text"].replace(SIGN_OFF, "").strip()
+    assert {"reason": "repeated on many pages of this site", "text": SIGN_OFF} in learnt_record["removed"]
+
+
+def test_extract_with_a_site_memory_that_is_not_a_store_is_a_clear_error(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database")
+    page = tmp_path / "page.html"
+    page.write_bytes(seed_page(EUROPE_PATH))
+    result = runner.invoke(app, ["extract", "--site-memory", str(notes), str(page)])
+    assert result.exit_code == 1
+    assert "is not a newswatch store" in result.stderr and not result.stdout
+    assert notes.read_text() == "not a database"

@@ -2,7 +2,8 @@ import pytest
 
 from conftest import (CHROME, EUROPE_PATH, FLAGGED_PATHS, NOT_FLAGGED_PATHS, REJECTED_PATH, RUSSIA_UKRAINE_PATH,
                       TOKYO_BODY, TOKYO_PATH, seed_page)
-from extractors import MAX_HTML_BYTES, ExtractionError, extract_article
+from extractors import MAX_HTML_BYTES, ExtractionError, SiteMemory, extract_article
+from extractors._site_memory import REPEATED, line_fingerprint
 
 BASE = "http://127.0.0.1:8765"
 
@@ -179,3 +180,65 @@ def test_promotions_and_newsletter_lines_are_dropped():
     for line in ["SEE MORE", "Thanks for signing up", "Keep an eye on your inbox", "Tags:"]:
         assert line not in article.text
     assert "promotion of another story" in {r.reason for r in article.removed}
+
+
+# -- site memory: the lines a site repeats on its pages ------------------------------------------
+
+SIGN_OFF = "The Gulf Courier is an independent newspaper, read in Muscat since 1897 by 42,000 people."
+CREDIT = "Pictures: Courier staff"
+
+
+def story(number: int) -> str:
+    """A page of the Gulf Courier: its own story between the lines the site prints on every page."""
+    sentences = [f"Story {number} begins with a sentence of its own about harbour {number} and its ferries.",
+                 CREDIT,
+                 f"Story {number} goes on with another sentence that no other page of the site carries."]
+    return page("".join(f"<p>{s}</p>" for s in sentences) + f"<p>{SIGN_OFF}</p>", title=f"Story {number}")
+
+
+def learnt(*lines: str, pages: int = 5) -> dict[str, SiteMemory]:
+    return {"gulf-courier.example": SiteMemory(pages, frozenset(line_fingerprint(line) for line in lines))}
+
+
+def test_lines_the_site_repeats_are_dropped_and_listed():
+    article = extract_article(story(1), url="https://www.gulf-courier.example/news/1",
+                              site_memory=learnt(SIGN_OFF, CREDIT))
+    assert SIGN_OFF not in article.text and CREDIT not in article.text
+    assert "Story 1 begins" in article.text and "Story 1 goes on" in article.text
+    assert {(r.reason, r.text) for r in article.removed} >= {(REPEATED, SIGN_OFF), (REPEATED, CREDIT)}
+
+
+def test_another_sites_memory_changes_nothing():
+    article = extract_article(story(1), url="https://other.example/news/1", site_memory=learnt(SIGN_OFF, CREDIT))
+    assert SIGN_OFF in article.text and CREDIT in article.text
+
+
+def test_a_repeated_line_matches_whatever_its_numbers_case_and_spacing():
+    variant = SIGN_OFF.replace("1897", "1898").replace("42,000", "43,500").upper().replace(" ", "  ")
+    memory = learnt(variant)["gulf-courier.example"]
+    text, removed = memory.drop_repeated(f"Own first line.\n{SIGN_OFF}")
+    assert text == "Own first line." and [r.text for r in removed] == [SIGN_OFF]
+
+
+LONG_BACKGROUND = ("Iran and six world powers reached a deal in 2015 under which Tehran curbed its nuclear work in "
+                   "return for relief from sanctions, and the United States left it in 2018, bringing them back.")
+
+
+def test_a_long_repeated_paragraph_inside_the_text_is_kept():
+    """Wire services repeat background paragraphs word for word: inside the text they are the article."""
+    memory = learnt(LONG_BACKGROUND, "Advertisement")["gulf-courier.example"]
+    text = f"Own first line of the story.\n{LONG_BACKGROUND}\nAdvertisement\nOwn last line of the story."
+    kept, removed = memory.drop_repeated(text)
+    assert kept == f"Own first line of the story.\n{LONG_BACKGROUND}\nOwn last line of the story."
+    assert [r.text for r in removed] == ["Advertisement"]
+
+
+def test_repeated_lines_at_the_edges_go_whatever_their_length():
+    memory = learnt(LONG_BACKGROUND, SIGN_OFF)["gulf-courier.example"]
+    kept, _ = memory.drop_repeated(f"{LONG_BACKGROUND}\nThe one line of this story.\n{SIGN_OFF}\n{LONG_BACKGROUND}")
+    assert kept == "The one line of this story."
+
+
+def test_a_page_of_nothing_but_repeated_lines_is_kept_whole():
+    memory = learnt(SIGN_OFF, CREDIT)["gulf-courier.example"]
+    assert memory.drop_repeated(f"{CREDIT}\n{SIGN_OFF}") == (f"{CREDIT}\n{SIGN_OFF}", [])

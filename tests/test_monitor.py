@@ -333,3 +333,22 @@ def test_an_update_announced_for_an_unchanged_page_costs_one_304(tmp_path, site,
     (page_request,) = [r for r in site.requests[before:] if r.path == EUROPE_PATH]
     assert page_request.headers.get("If-None-Match")
     assert (again.fetched, again.revised, again.failures) == (0, 0, [])
+
+
+def test_a_line_the_site_repeated_on_stored_stories_is_left_out_of_new_ones(tmp_path, mail):
+    from datetime import date
+
+    from archive import SIGN_OFF, archive_routes, make_archive, sources_toml
+
+    db = tmp_path / "news.db"
+    with LoopbackSite() as site:
+        (tmp_path / "sources.toml").write_text(sources_toml(site.base_url))
+        site.routes.update(archive_routes(site.base_url, make_archive(date(2024, 1, 1), 4), sign_off=True))
+        first = run(tmp_path / "sources.toml", db, mail)
+        site.routes.update(archive_routes(site.base_url, make_archive(date(2024, 1, 1), 6), sign_off=True))
+        second = run(tmp_path / "sources.toml", db, mail)
+    assert (first.new, second.new) == (4, 2)
+    texts = {url: row["text"] for url, row in stored_texts(db).items()}
+    later = [site.url(f"/news/2024-01-0{day}/story-{day - 1}.html") for day in (5, 6)]
+    assert sum(SIGN_OFF in text for text in texts.values()) == 4
+    assert all(SIGN_OFF not in texts[url] and len(texts[url].split("\n")) >= 5 for url in later)

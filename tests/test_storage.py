@@ -284,3 +284,81 @@ def test_batch_is_all_or_nothing_and_nested_writes_stay_whole(tmp_path):
                     raise RuntimeError("one write fails")
             store.save_article(article(3), quiet, source="A")
         assert sorted(r["url"] for r in store.articles()) == ["https://a.example/1", "https://a.example/3"]
+
+
+# -- site memory ---------------------------------------------------------------------------------
+
+SIGN_OFF = "The Gulf Courier is an independent newspaper, read in Muscat since 1897."
+
+
+PLACES = "Muscat Sohar Sur Nizwa Salalah Khasab Duqm Ibri Rustaq Bahla".split()
+
+
+def own_line(number: int) -> str:
+    """A line of one story alone (numbers do not tell lines apart: the site memory ignores them)."""
+    return f"The ferry from {PLACES[number % 10]} to {PLACES[number // 10 % 10]} sails again this week."
+
+
+def courier_story(number: int, host: str = "www.gulf-courier.example") -> Article:
+    return article(f"https://{host}/news/{number}", text=f"{own_line(number)}\n{SIGN_OFF}", title=f"Story {number}")
+
+
+def test_a_line_seen_on_enough_stories_of_a_site_is_its_chrome(store):
+    for number in range(1, 3):
+        store.save_article(courier_story(number), NOT_FLAGGED, source="Courier")
+    assert store.site_memories(["https://gulf-courier.example/news/9"]) == {}  # two stories: not yet
+    store.save_article(courier_story(3), NOT_FLAGGED, source="Courier")
+    (memory,) = store.site_memories(["https://gulf-courier.example/news/9"]).values()
+    kept, removed = memory.drop_repeated(courier_story(9).text)
+    assert kept == own_line(9) and [r.text for r in removed] == [SIGN_OFF]
+    assert memory.pages == 3
+    assert store.site_memories(["https://other.example/news/1"]) == {}
+
+
+def test_copies_of_a_story_do_not_teach_the_site_memory(store):
+    original = courier_story(1)
+    store.save_article(original, NOT_FLAGGED, source="Courier")
+    for copy in range(2, 5):  # the same text at other URLs: one story, however many pages
+        store.save_article(article(f"https://gulf-courier.example/copy/{copy}", text=original.text),
+                           NOT_FLAGGED, source="Courier")
+    store.save_article(article(original.url, text=original.text + "\nA correction."), NOT_FLAGGED, source="Courier")
+    assert store.site_memories([original.url]) == {}
+
+
+def test_a_line_must_recur_on_a_share_of_the_site(store):
+    """On a site of 40 stories, a line three of them share is a phrase, not chrome (it needs 10%)."""
+    for number in range(40):
+        text = own_line(number)
+        if number < 3:
+            text += "\nThe minister declined to comment."
+        store.save_article(article(f"https://gulf-courier.example/news/{number}", text=text), NOT_FLAGGED,
+                           source="Courier")
+    assert store.site_memories(["https://gulf-courier.example/"]) == {}
+
+
+def test_a_store_opened_read_only_changes_nothing(tmp_path):
+    with Store(tmp_path / "news.db") as store:
+        for number in range(1, 4):
+            store.save_article(courier_story(number), NOT_FLAGGED, source="Courier")
+    before = (tmp_path / "news.db").read_bytes()
+    with Store(tmp_path / "news.db", read_only=True) as store:
+        assert set(store.site_memories()) == {"gulf-courier.example"}
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            store.save_article(courier_story(4), NOT_FLAGGED, source="Courier")
+    # SQLite may leave its shared-memory index (news.db-shm) beside the file; the data is untouched.
+    assert (tmp_path / "news.db").read_bytes() == before
+    assert not (tmp_path / "news.db-wal").exists() or not (tmp_path / "news.db-wal").stat().st_size
+
+
+def test_read_only_refuses_what_is_not_a_current_store(tmp_path):
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("create table notes (body text)").connection.commit()
+    with pytest.raises(ValueError, match="not a newswatch store"):
+        Store(other, read_only=True)
+    Store(tmp_path / "news.db").close()
+    conn = sqlite3.connect(tmp_path / "news.db")
+    conn.execute("delete from schema_migrations where version = ?", [SCHEMA_VERSION])
+    conn.commit()
+    conn.close()
+    with pytest.raises(ValueError, match=f"schema version {SCHEMA_VERSION - 1}"):
+        Store(tmp_path / "news.db", read_only=True)
