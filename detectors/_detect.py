@@ -21,6 +21,9 @@ _BOTH_SIDES = re.compile(r"\b(?:the two|both) (?:sides|countries|governments|nat
 _CLAUSE_MARKS = (",", ";", ":", "—", " – ", " - ")
 # What separates the items of a list of actors: "the US, Iran and Oman".
 _LIST_GAP = re.compile(r"[\s,]|\b(?:and|or)\b")
+# A term right after one of these words refers back to talks named before it in the sentence:
+# "..., the first such meeting since", "with Trump leaving the summit early".
+_REFERS_BACK = re.compile(r"\b(?:the|such|that|this|same)\s+$", re.IGNORECASE)
 # Markers sit in the few words before a mention ("on Syria, Iraq and Iran"): look no further back.
 _MARKER_LOOKBACK = 80
 
@@ -58,17 +61,23 @@ def _participants(topic: Topic, text: str, side: re.Pattern) -> list[re.Match]:
     ]
 
 
-def _not_between_sides(text: str, term: re.Match, mentions: list[tuple[int, int, str]]) -> bool:
+def _not_between_sides(text: str, term: re.Match, mentions: list[tuple[int, int, str]],
+                       earlier: bool | None = None) -> bool:
     """True when the talks of this term include a third party, or stay within one side. The talks
     are between the actors named before the term in its own clause (or the last actor named, when
     the clause names none) and the ones named right after it (an addressed term's addressee is in
     the term): "Lammy met his Iranian counterpart" is British–Iranian, "Saudi Arabia and Iran met"
     is Saudi–Iranian, "met Gulf Arab ministers" includes a third party, "the Security Council held a
     meeting on Thursday" is the Council's, and "Trump told U.S. troops" is American only. Both sides
-    among them ("a meeting between Trump and Rouhani") make the talks theirs, whoever else is named."""
+    among them ("a meeting between Trump and Rouhani") make the talks theirs, whoever else is named.
+
+    A term with no counterparts of its own that refers back to talks named before it in the sentence
+    ("Britain's minister met Araghchi, the first such meeting since US strikes") is those talks:
+    it takes ``earlier``, the verdict on the sentence's term before it."""
     clause_start = max(text.rfind(mark, 0, term.start()) for mark in _CLAUSE_MARKS) + 1
     before = {kind for start, _, kind in mentions if clause_start <= start < term.start()}
     own_clause = bool(before)
+    refers_back = not own_clause or _REFERS_BACK.search(text, clause_start, term.start())
     if not before:  # a clause with no actor of its own ("..., their first meeting since"): the last one named
         before = {max((m for m in mentions if m[0] < term.start()), default=(0, 0, None))[2]} - {None}
     after, reach_from = [], term.end()
@@ -84,6 +93,8 @@ def _not_between_sides(text: str, term: re.Match, mentions: list[tuple[int, int,
             break
         after.append(kind)
         reach_from = end
+    if earlier is not None and refers_back and not (after or addressees) and not {"a", "b"} <= before:
+        return earlier
     if after and after[0] == "third":
         return True
     parties = before | set(after)
@@ -106,7 +117,10 @@ def _find(topic: Topic, text: str) -> _Found | None:
         return None
     mentions = sorted([(m.start(), m.end(), "a") for m in side_a] + [(m.start(), m.end(), "b") for m in side_b]
                       + [(m.start(), m.end(), "third") for m in topic.third_parties.finditer(text)])
-    terms = [t for t in terms if not _not_between_sides(text, t, mentions)]
+    verdicts: list[bool] = []
+    for term in sorted(terms, key=re.Match.start):
+        verdicts.append(_not_between_sides(text, term, mentions, verdicts[-1] if verdicts else None))
+    terms = [t for t, excluded in zip(sorted(terms, key=re.Match.start), verdicts, strict=True) if not excluded]
     if not terms:
         return None
     return _Found(actors=[m.group() for m in side_a + side_b], terms=[t.group() for t in terms])

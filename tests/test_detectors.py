@@ -135,6 +135,10 @@ def test_curated_cases(case):
     "Kim Jong Un rejects talks with US, praises friendship with Iran",  # Iran is in another clause
     "President Trump told U.S. troops at a base in Qatar that Iran would never have a nuclear weapon.",  # one side
     "Rubio met Vance on Monday as Iran tested a missile.",                    # one side
+    "Egyptian officials shuttled between Israel and Hamas as the United States pressed Iran.",  # other parties
+    # a term that refers back to the talks before it is those talks, not the next actor's
+    "Germany's foreign minister met Araghchi in Berlin, the first such meeting since American strikes on Iran's nuclear sites.",
+    "Leaders of the G7 met in Italy and warned Iran, with President Biden leaving the summit early.",
 ])
 def test_roles_keep_other_talks_out(text):
     assert detect(US_IRAN, title=None, text=text).evidence == []
@@ -148,6 +152,12 @@ def test_roles_keep_other_talks_out(text):
     "Macron tried to set up a telephone call between Donald Trump and Hassan Rouhani.",  # both follow the term
     "Tehran and Washington have been exchanging messages through Swiss diplomats.",
     "Vienna talks adjourn as US, Iran weigh final text",                      # a list, not a new clause
+    # a mediator carrying positions between the sides
+    "Qatari diplomats have been carrying proposals between Washington and Tehran for weeks.",
+    "Oman's foreign minister shuttled between the Iranian and American delegations.",
+    # both sides in a term's own clause: it refers back to nothing
+    "Oman hosted a meeting of Gulf ministers while Kerry and Zarif held the talks in Geneva.",
+    "Witkoff met Araghchi in Muscat on Saturday, the first such meeting since Washington imposed new sanctions.",
     # "the two governments" continues the sentence before, as a pronoun does
     "Five Americans freed by Iran arrived in Doha in exchange for five Iranians held in the United States. "
     "Qatar mediated the agreement over months of negotiations between the two governments.",
