@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Executor
-from itertools import repeat
 from dataclasses import dataclass, field, fields
+from itertools import repeat
 from pathlib import Path
 
 from prefect import get_run_logger, task

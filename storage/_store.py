@@ -215,11 +215,11 @@ class Store:
     def site_memories(self, urls: Iterable[str] | None = None) -> dict[str, SiteMemory]:
         """What was learnt of the sites of these URLs (default: of every site), by host; a site with no
         repeated line yet is left out."""
-        sites = dict(self.db.execute("select host, pages from sites").fetchall() if urls is None else
-                     [row for host in {site_of(url) for url in urls} - {None}
-                      for row in self.db.execute("select host, pages from sites where host = ?", [host])])
+        wanted = None if urls is None else {site_of(url) for url in urls}
         memories = {}
-        for host, pages in sites.items():
+        for host, pages in self.db.execute("select host, pages from sites").fetchall():
+            if wanted is not None and host not in wanted:
+                continue
             chrome = frozenset(f for (f,) in self.db.execute(
                 "select fingerprint from site_lines where host = ? and pages >= ?", [host, min_pages(pages)]))
             if chrome:
