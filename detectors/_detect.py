@@ -117,13 +117,14 @@ def _find(topic: Topic, text: str) -> _Found | None:
         return None
     mentions = sorted([(m.start(), m.end(), "a") for m in side_a] + [(m.start(), m.end(), "b") for m in side_b]
                       + [(m.start(), m.end(), "third") for m in topic.third_parties.finditer(text)])
-    verdicts: list[bool] = []
-    for term in sorted(terms, key=re.Match.start):
-        verdicts.append(_not_between_sides(text, term, mentions, verdicts[-1] if verdicts else None))
-    terms = [t for t, excluded in zip(sorted(terms, key=re.Match.start), verdicts, strict=True) if not excluded]
-    if not terms:
+    kept, excluded = [], None
+    for term in sorted(terms, key=re.Match.start):  # in order: a term may take the verdict of the one before
+        excluded = _not_between_sides(text, term, mentions, excluded)
+        if not excluded:
+            kept.append(term)
+    if not kept:
         return None
-    return _Found(actors=[m.group() for m in side_a + side_b], terms=[t.group() for t in terms])
+    return _Found(actors=[m.group() for m in side_a + side_b], terms=[t.group() for t in kept])
 
 
 def detect(topic: Topic, *, title: str | None, text: str) -> Detection:

@@ -215,7 +215,9 @@ class Store:
     def site_memories(self, urls: Iterable[str] | None = None) -> dict[str, SiteMemory]:
         """What was learnt of the sites of these URLs (default: of every site), by host; a site with no
         repeated line yet is left out."""
-        wanted = None if urls is None else {site_of(url) for url in urls}
+        wanted = None if urls is None else {site_of(url) for url in urls} - {None}
+        if wanted == set():
+            return {}  # nothing to fetch: a routine tick asks for every source
         memories = {}
         for host, pages in self.db.execute("select host, pages from sites").fetchall():
             if wanted is not None and host not in wanted:
