@@ -44,8 +44,8 @@ def extract_article(html: bytes | str, *, url: str | None = None,
     )
     if document is None or not (document.text or "").strip():
         raise ExtractionError("no article text found")
+    text, dropped_lines = filter_chrome_lines(_without_headline(document.text, {title, document.title}))
     title = document.title or title
-    text, dropped_lines = filter_chrome_lines(_without_headline(document.text, title))
     if not text:
         raise ExtractionError("no article text left after removing site chrome")
     canonical_url = _canonical_url(tree, url)
@@ -66,11 +66,25 @@ def extract_article(html: bytes | str, *, url: str | None = None,
     )
 
 
-def _without_headline(text: str, title: str | None) -> str:
-    """trafilatura repeats the headline as the first line of the body; the title has its own field."""
-    first, _, rest = text.partition("\n")
-    if title and " ".join(first.split()) == " ".join(title.split()):
-        return rest
+_SUFFIX_SEPARATORS = "|-–—·:"
+_QUOTES = str.maketrans("‘’“”", "''\"\"")
+
+
+def _headline_key(text: str) -> str:
+    return " ".join(text.split()).translate(_QUOTES).casefold()
+
+
+def _without_headline(text: str, titles: set[str | None]) -> str:
+    """trafilatura repeats the headline as the first line of the body; the title has its own field.
+    The line is dropped when it is one of the page's titles (og:title, trafilatura's) up to quotes,
+    spacing and case, or one of them less a site-name suffix ("Headline | Site"). A first line that
+    is another headline (an h1 unlike the og:title) stays: it is in no other field."""
+    first, _, rest = text.lstrip().partition("\n")
+    line = _headline_key(first)
+    for title in filter(None, titles):
+        key = _headline_key(title)
+        if line and (key == line or (key.startswith(line) and key[len(line):].lstrip()[:1] in _SUFFIX_SEPARATORS)):
+            return rest
     return text
 
 

@@ -68,6 +68,22 @@ def test_metadata_of_a_seed_page():
     assert not article.text.startswith(article.title)  # the headline is a field, not the first line
 
 
+@pytest.mark.parametrize("og_title, h1", [
+    ("Envoys meet in Muscat | Example News", "Envoys meet in Muscat"),  # the og:title carries the site's name
+    ("Envoys ‘meet’ in Muscat", "Envoys 'meet' in  Muscat"),  # quotes and spacing differ
+])
+def test_the_headline_is_not_the_first_line_whatever_its_version(og_title, h1):
+    article = extract_article(page(ARTICLE, title=h1, head=f"<meta property='og:title' content='{og_title}'>"))
+    assert article.text.startswith("Diplomats from both countries")
+
+
+def test_a_first_line_unlike_the_title_stays_in_the_text():
+    """An h1 that is not the og:title is in no other field: the text keeps it."""
+    article = extract_article(page(ARTICLE, title="Envoys meet in Muscat",
+                                   head="<meta property='og:title' content='A second round in Oman'>"))
+    assert article.title == "A second round in Oman"
+    assert article.text.startswith("Envoys meet in Muscat")
+
 def test_teaser_with_read_more_inside_the_article_container_is_removed():
     teaser = ("<div class='x1'><h3><a href='/other'>Oil prices climb as Gulf tensions rise</a></h3>"
               "<p>Brent crude rose three percent on Monday as traders weighed the risks.</p>"
