@@ -139,6 +139,9 @@ def test_curated_cases(case):
     # a term that refers back to the talks before it is those talks, not the next actor's
     "Germany's foreign minister met Araghchi in Berlin, the first such meeting since American strikes on Iran's nuclear sites.",
     "Leaders of the G7 met in Italy and warned Iran, with President Biden leaving the summit early.",
+    # sport: countries "meet" on a pitch
+    "Iran and the United States meet in the quarterfinal in Los Angeles on Saturday.",
+    "The USA and Iran met at a packed stadium in Paris, where the Americans won the semi-final 3-1.",
 ])
 def test_roles_keep_other_talks_out(text):
     assert detect(US_IRAN, title=None, text=text).evidence == []
