@@ -22,6 +22,10 @@ REPEATED = "repeated on many pages of this site"
 MIN_PAGES = 3
 # ...and on at least this share of them (so that a phrase a few stories share is not chrome).
 MIN_SHARE = 0.1
+# The memory follows a site's recent stories: once it has counted twice this many, every count of
+# the site is halved. A template change is then learnt as fast in a site's fifth year as in its first
+# week, and the lines of one story alone (the article text) are forgotten instead of piling up.
+MEMORY_PAGES = 200
 # Inside the text, only lines this short are dropped for recurring: prompts, labels, credits.
 MAX_INNER_WORDS = 20
 

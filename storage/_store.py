@@ -10,7 +10,7 @@ from pathlib import Path
 import sqlite_utils
 
 from detectors import Detection
-from extractors import Article, SiteMemory, min_pages, page_fingerprints, site_of
+from extractors import MEMORY_PAGES, Article, SiteMemory, min_pages, page_fingerprints, site_of
 
 from . import _neardup
 from ._records import AlertChannel, PendingAlert, SavedArticle
@@ -201,8 +201,9 @@ class Store:
                                  [(key, article_id) for key in _neardup.band_keys(packed)])
 
     def _learn_site_lines(self, article: Article) -> None:
-        """Count a new story's lines for its site's memory. Copies of a story and revisions are not
-        counted: the lines a story shares with its copies are not the site's chrome."""
+        """Count a new story's lines for its site's memory; halve the site's counts when they reach
+        2 × ``MEMORY_PAGES`` stories. Copies of a story and revisions are not counted: the lines a story
+        shares with its copies are not the site's chrome."""
         host = site_of(article.url or article.canonical_url)
         if host is None:
             return
@@ -211,6 +212,11 @@ class Store:
         self.db.conn.executemany("insert into site_lines (host, fingerprint, pages) values (?, ?, 1) "
                                  "on conflict (host, fingerprint) do update set pages = pages + 1",
                                  [(host, fingerprint) for fingerprint in page_fingerprints(article)])
+        (pages,) = self.db.execute("select pages from sites where host = ?", [host]).fetchone()
+        if pages >= 2 * MEMORY_PAGES:
+            self.db.execute("update sites set pages = pages / 2 where host = ?", [host])
+            self.db.execute("update site_lines set pages = pages / 2 where host = ?", [host])
+            self.db.execute("delete from site_lines where host = ? and pages = 0", [host])
 
     def site_memories(self, urls: Iterable[str] | None = None) -> dict[str, SiteMemory]:
         """What was learnt of the sites of these URLs (default: of every site), by host; a site with no

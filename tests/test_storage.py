@@ -1,10 +1,11 @@
+import random
 import sqlite3
 import threading
 
 import pytest
 
 from detectors import Detection
-from extractors import Article
+from extractors import MEMORY_PAGES, Article
 from storage import SCHEMA_VERSION, AlertChannel, Store
 
 FLAGGED = Detection("us-iran-talks", True, 0.9, ["US and Iran met."], "held or ongoing")
@@ -334,6 +335,41 @@ def test_a_line_must_recur_on_a_share_of_the_site(store):
         store.save_article(article(f"https://gulf-courier.example/news/{number}", text=text), NOT_FLAGGED,
                            source="Courier")
     assert store.site_memories(["https://gulf-courier.example/"]) == {}
+
+
+WORDS = ("ferry harbour minister council budget school storm festival market fishermen road hospital water "
+         "port court election museum dates camels tourism").split()
+
+
+def unique_story(number: int, sign_off: str) -> Article:
+    """A story of its own (no copy of another), closed by the site's sign-off."""
+    line = " ".join(random.Random(number).sample(WORDS, 12)).capitalize() + "."
+    return article(f"https://gulf-courier.example/news/{number}", text=f"{line}\n{sign_off}")
+
+
+def host_counts(store) -> tuple[int, int]:
+    (pages,) = store.db.execute("select pages from sites where host = 'gulf-courier.example'").fetchone()
+    (lines,) = store.db.execute("select count(*) from site_lines where host = 'gulf-courier.example'").fetchone()
+    return pages, lines
+
+
+def test_the_memory_halves_its_counts_and_forgets_lines_of_one_story(store):
+    for number in range(2 * MEMORY_PAGES):
+        store.save_article(unique_story(number, SIGN_OFF), NOT_FLAGGED, source="Courier")
+    assert host_counts(store) == (MEMORY_PAGES, 1)  # the sign-off alone is left
+    (memory,) = store.site_memories(["https://gulf-courier.example/news/1"]).values()
+    assert memory.drop_repeated(f"A new story.\n{SIGN_OFF}")[0] == "A new story."
+
+
+def test_a_new_sign_off_is_learnt_as_fast_on_an_old_site(store):
+    """After the halving, a line needs 10% of the recent stories, not of every story the site had."""
+    for number in range(2 * MEMORY_PAGES):
+        store.save_article(unique_story(number, SIGN_OFF), NOT_FLAGGED, source="Courier")
+    new_sign_off = "Read the Gulf Courier on your phone: download our app."
+    for number in range(2 * MEMORY_PAGES, 2 * MEMORY_PAGES + MEMORY_PAGES // 9 + 1):
+        store.save_article(unique_story(number, new_sign_off), NOT_FLAGGED, source="Courier")
+    (memory,) = store.site_memories(["https://gulf-courier.example/news/1"]).values()
+    assert memory.drop_repeated(f"A new story.\n{new_sign_off}")[0] == "A new story."
 
 
 def test_a_store_opened_read_only_changes_nothing(tmp_path):
