@@ -12,6 +12,8 @@ Per-site politeness is relaxed for the loopback site (NEWSWATCH_PER_HOST=8, NEWS
 at the defaults a backfill of one site is bound by its 2 requests at a time, 0.5 s apart.
 Orchestration is the number of Prefect task runs of (c) (read from the Prefect API) and its flow
 run, times their cost measured here with tasks that do nothing, as a share of (c)'s wall time.
+The CPU seconds of (c)'s flow process and of its extraction processes are printed against what the
+cores had in (c)'s wall time: when they are all busy, CPU is what bounds the throughput.
 --backfill-only runs (c) alone: for the peak RSS of a long backfill (--pages 20000).
 """
 
@@ -37,7 +39,7 @@ from benchmarks.site import build_pages, page_path, served_site, sources_toml  #
 
 # Run as (c): the backfill flow, timed from inside its process; prints one JSON line.
 BACKFILL = """
-import asyncio, json, resource, sys, threading, time
+import asyncio, contextlib, json, resource, sys, threading, time
 from datetime import date
 import psutil
 from prefect.client.orchestration import get_client
@@ -45,14 +47,17 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from flows import backfill
 
 # The whole backfill's memory: this process and its extraction processes, sampled. PSS, so that
-# what forked processes share is counted once.
-tree_peak, done = 0, threading.Event()
+# what forked processes share is counted once. And the CPU seconds of each process, last seen.
+tree_peak, cpu, done = 0, {}, threading.Event()
 def sample_tree():
     global tree_peak
     me = psutil.Process()
     while not done.wait(0.2):
         processes = [me, *me.children(recursive=True)]
         tree_peak = max(tree_peak, sum(p.memory_full_info().pss for p in processes if p.is_running()))
+        for p in processes[1:]:
+            with contextlib.suppress(psutil.Error):
+                cpu[p.pid] = sum(p.cpu_times()[:2])
 threading.Thread(target=sample_tree, daemon=True).start()
 
 started = time.perf_counter()
@@ -74,7 +79,8 @@ print(json.dumps({"wall": wall, "new": summary.new, "duplicates": summary.duplic
                   "failed": len(summary.failures), "seconds": summary.seconds,
                   "task_runs": asyncio.run(task_runs(state.state_details.flow_run_id)),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "tree_peak_mb": tree_peak / 2**20}))
+                  "tree_peak_mb": tree_peak / 2**20, "cpu_flow": sum(psutil.Process().cpu_times()[:2]),
+                  "cpu_others": sum(cpu.values())}))
 """
 
 
@@ -164,6 +170,9 @@ def main() -> None:
         print(f"(c)/(a) = {rate_c / rate_a:.2f}   (c)/(b) = {rate_c / rate_b:.2f}")
     print(f"peak RSS of (c): {c['peak_rss_mb']:.0f} MB in the flow process; {c['tree_peak_mb']:.0f} MB with its "
           "extraction processes (PSS, sampled every 0.2 s)")
+    print(f"CPU of (c): {c['cpu_flow']:.1f} s in the flow process (fetch, dedup, store, Prefect), "
+          f"{c['cpu_others']:.1f} s in its extraction processes; the {os.cpu_count()} cores had "
+          f"{os.cpu_count() * c['wall']:.1f} s, which the site's server shares")
     print("where (c)'s time went (seconds of work; stages overlap, and extraction runs on every core):")
     for stage, seconds in c["seconds"].items():
         print(f"  {stage:<10} {seconds:7.1f} s")
