@@ -83,7 +83,7 @@ def _without_headline(text: str, titles: set[str | None]) -> str:
     line = _headline_key(first)
     for title in filter(None, titles):
         key = _headline_key(title)
-        if line and (key == line or (key.startswith(line) and key[len(line):].lstrip()[:1] in _SUFFIX_SEPARATORS)):
+        if line and key.startswith(line) and (key == line or key[len(line):].lstrip()[0] in _SUFFIX_SEPARATORS):
             return rest
     return text
 
