@@ -158,6 +158,9 @@ def test_roles_keep_other_talks_out(text):
     # a mediator carrying positions between the sides
     "Qatari diplomats have been carrying proposals between Washington and Tehran for weeks.",
     "Oman's foreign minister shuttled between the Iranian and American delegations.",
+    # talks named as discussions or a conversation
+    "The White House said it was open to further discussions with Tehran on the detained journalists.",
+    "Rouhani and Obama had a brief conversation as the Iranian president left for the airport.",
     # both sides in a term's own clause: it refers back to nothing
     "Oman hosted a meeting of Gulf ministers while Kerry and Zarif held the talks in Geneva.",
     "Witkoff met Araghchi in Muscat on Saturday, the first such meeting since Washington imposed new sanctions.",
