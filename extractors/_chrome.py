@@ -33,13 +33,19 @@ _CONTROL_CANDIDATES = (
 _HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 
 _PROMPT = re.compile(
-    r"^(follow us( on [\w ]+)?|share( this( article| story)?)?( on \w+)?|sign up for\b.*|subscribe( to\b.*)?"
+    r"^((click|tap) here to )?(follow us( on [\w ]+)?|share( this( article| story)?)?( on \w+)?"
+    r"|sign up for\b.*|subscribe( to\b.*)?"
     r"|get the latest\b.*\bin your inbox|keep reading|read more|show less|(keep reading\s*)?show less"
-    r"|thanks for (signing up|subscribing)|keep an eye on your inbox\b.*|don'?t miss|tags|tagged|topics)[.!:]?$",
+    r"|thanks for (signing up|subscribing)|keep an eye on your inbox\b.*|don'?t miss|tags|tagged|topics"
+    r"|tell us what you think|(like this (story|article)\? )?share it with (a friend|your friends)"
+    r"|\d* ?comments?|leave a (comment|reply)|([\w'’&-]+ ){1,3}newsletter|get the ([\w'’&-]+ ){1,3}app"
+    r"|there was an error processing your (subscription|request))[.!:…]*$",
     re.IGNORECASE,
 )
-# A line that promotes another story: "SEE MORE: ...", "Read more: ...", "RELATED: ...".
-_PROMO = re.compile(r"^(see more|read more|read also|also read|related|read next|recommended|watch|tags)\s*:\s*\S",
+# A line that promotes another story: "SEE MORE: ...", "Read more: ...", "RELATED: ...", "Also on
+# example.com ...", or a headline tagged in capitals as tabloids link theirs: "... [VIDEO]".
+_PROMO = re.compile(r"^(see more|read more|read also|also read|related|read next|recommended|watch|tags)\s*:\s*\S"
+                    r"|also on [\w-]+(\.[\w-]+)+ \S|.*(?-i:\[[A-Z]{3,}\])\W*$",
                     re.IGNORECASE)
 # An image file name printed as a caption: one token with digits and _ or - (e.g. Shutterstock_645187786-scaled).
 _FILE_NAME = re.compile(r"^(?=[\w.-]*\d{3})(?=[\w.-]*[_-])[\w.-]+?(\.(jpe?g|png|gif|webp|avif))?$", re.IGNORECASE)
@@ -115,9 +121,48 @@ def _is_headline_list(element) -> bool:
     for item in items:
         text = _squash(item.text_content())
         linked = _squash(" ".join(a.text_content() for a in item.xpath(".//a")))
-        if not text or text != linked:
+        if not text or (text != linked and not _is_story_card(item)):
             return False
     return True
+
+
+_CARD_HEADING_TAGS = ("h2", "h3", "h4", "h5", "h6")
+# A card's text besides its headline: a kicker and a standfirst, not an article's section.
+_STANDFIRST_WORDS = 30
+
+
+def _is_story_card(element) -> bool:
+    """True when ``element`` is a linked headline of 3+ words with at most a standfirst besides:
+    how a card of another story looks, and how a section of an article (a heading over
+    paragraphs) does not."""
+    heading = next(filter(_is_linked, element.iter(_CARD_HEADING_TAGS)), None)
+    if heading is None:
+        return False
+    headline_words = len(heading.text_content().split())
+    return headline_words >= 3 and len(element.text_content().split()) - headline_words <= _STANDFIRST_WORDS
+
+
+def _is_linked(heading) -> bool:
+    """A heading that links to another page: the link inside it, or it inside the link."""
+    return heading.find(".//a") is not None or next(heading.iterancestors("a"), None) is not None
+
+
+def _card_grids(tree) -> list:
+    """Containers (other than lists) whose children are all story cards, two or more."""
+    children_with_headings: dict = {}
+    for heading in filter(_is_linked, tree.iter(_CARD_HEADING_TAGS)):
+        child = heading
+        for parent in heading.iterancestors():
+            children_with_headings.setdefault(parent, set()).add(child)
+            child = parent
+    grids = []
+    for parent, children in children_with_headings.items():
+        if len(children) < 2 or parent.tag in ("ul", "ol"):
+            continue
+        cards = [child for child in parent if isinstance(child.tag, str) and child.tag not in ("script", "style")]
+        if len(cards) == len(children) and all(_is_story_card(card) for card in cards):
+            grids.append(parent)
+    return grids
 
 
 def remove_chrome_blocks(tree: lxml_html.HtmlElement, headline) -> list[Removal]:
@@ -132,6 +177,7 @@ def remove_chrome_blocks(tree: lxml_html.HtmlElement, headline) -> list[Removal]
     for element in tree.iter("ul", "ol"):
         if _is_headline_list(element):
             found.append((element, "list of headlines"))
+    found += [(grid, "list of headlines") for grid in _card_grids(tree)]
 
     blocks = {id(b) for b, _ in found}
     removals = []
@@ -144,12 +190,30 @@ def remove_chrome_blocks(tree: lxml_html.HtmlElement, headline) -> list[Removal]
     return removals
 
 
-def filter_chrome_lines(text: str) -> tuple[str, list[Removal]]:
-    """Drop extracted lines that are prompts, image file names or section labels."""
+# A dateline or byline is short; a sentence that happens to name the day is longer.
+_DATE_LINE_WORDS = 12
+_ISO_DATE = re.compile(r"(?P<year>\d{4})-\d{2}-(?P<day>\d{2})")
+
+
+def _is_date_line(line: str, published: str) -> bool:
+    """A short line carrying the page's own publication date, in whatever language or format:
+    "segunda-feira, 22 de janeiro de 2018 às 0:13", "05/10/2018 - Publicado por: ...". An embedded
+    post's signature ("— Name (@handle) October 9, 2018") and a printed URL are content."""
+    date = _ISO_DATE.match(published)
+    if not date or len(line.split()) > _DATE_LINE_WORDS or "@" in line or "://" in line:
+        return False
+    return {int(date["year"]), int(date["day"])} <= {int(number) for number in re.findall(r"\d+", line)}
+
+
+def filter_chrome_lines(text: str, published: str | None = None) -> tuple[str, list[Removal]]:
+    """Drop extracted lines that are prompts, image file names, section labels or, given the page's
+    publication date (YYYY-MM-DD), datelines."""
     kept, removals = [], []
     for line in text.split("\n"):
         bare = line.strip().lstrip("-•* ").strip()
-        if _PROMPT.match(bare):
+        if published and _is_date_line(bare, published):
+            removals.append(Removal("dateline or byline", bare))
+        elif _PROMPT.match(bare):
             removals.append(Removal("social or navigation prompt", bare))
         elif _PROMO.match(bare):
             removals.append(Removal("promotion of another story", bare))

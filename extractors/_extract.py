@@ -44,7 +44,8 @@ def extract_article(html: bytes | str, *, url: str | None = None,
     )
     if document is None or not (document.text or "").strip():
         raise ExtractionError("no article text found")
-    text, dropped_lines = filter_chrome_lines(_without_headline(document.text, {title, document.title}))
+    text, dropped_lines = filter_chrome_lines(_without_headline(document.text, {title, document.title}),
+                                              document.date)
     title = document.title or title
     if not text:
         raise ExtractionError("no article text left after removing site chrome")

@@ -198,6 +198,53 @@ def test_promotions_and_newsletter_lines_are_dropped():
     assert "promotion of another story" in {r.reason for r in article.removed}
 
 
+def test_comment_share_and_tagged_promotion_lines_are_dropped():
+    chrome = ("<p>Like this story? Share it with a friend!</p><p>Tell us what YOU think...</p><p>12 comments</p>"
+              "<p>Morning Briefing Newsletter</p><p>Also on example.com Ferry strike ends after two weeks</p>"
+              "<p>CLICK HERE TO GET THE COURIER APP</p><p>Click here to subscribe to the Harbour Letter</p>"
+              "<p><a href='/x'>Harbour reopens after the storm</a> [<strong>VIDEO]</strong></p>")
+    article = extract_article(page(ARTICLE + chrome))
+    for line in ["Share it with a friend", "what YOU think", "comments", "Newsletter", "Also on", "[VIDEO]",
+                 "COURIER APP", "Harbour Letter"]:
+        assert line not in article.text
+    assert "next round would take place in Rome" in article.text
+
+
+STORY_CARD = ("<div class='card'><a href='/{n}'><img src='/{n}.jpg' alt=''><h3>Ferry service {n} resumes "
+              "after the storm</h3></a><p>Harbour officials said boats would run hourly again.</p></div>")
+
+
+@pytest.mark.parametrize("cards", [
+    "<div class='more'>" + "".join(STORY_CARD.format(n=n) for n in range(3)) + "</div>",
+    "<ul>" + "".join("<li>" + STORY_CARD.format(n=n) + "</li>" for n in range(3)) + "</ul>",
+])
+def test_a_grid_of_other_stories_cards_is_removed(cards):
+    article = extract_article(page(ARTICLE + cards))
+    assert "Ferry service" not in article.text and "boats would run hourly" not in article.text
+    assert "list of headlines" in {r.reason for r in article.removed}
+    assert "Diplomats from both countries" in article.text
+
+
+def test_sections_under_linked_headings_are_the_article():
+    sections = "".join(
+        f"<section><h2><a href='#part-{n}'>Part {n} of the negotiations</a></h2>{ARTICLE}</section>" for n in range(2))
+    article = extract_article(page(f"<div class='body'>{sections}</div>"))
+    assert article.text.count("carried messages between them") == 2
+    assert not article.removed
+
+
+def test_a_short_line_with_the_pages_own_date_is_dropped():
+    head = "<meta property='article:published_time' content='2019-03-22T09:15:00Z'>"
+    tweet = "— Oman News Agency (@ONA_eng) March 22, 2019"
+    body = (f"<p>Friday, 22 March 2019 | 09:15</p>{ARTICLE}<p>{tweet}</p>"
+            "<p>On 22 March 2019 the ministers agreed to meet again in Rome, after a day of talks in the old city.</p>")
+    article = extract_article(page(body, head=head))
+    assert article.published == "2019-03-22"
+    assert "Friday, 22 March" not in article.text
+    assert "dateline or byline" in {r.reason for r in article.removed}
+    assert tweet in article.text and "On 22 March 2019 the ministers agreed" in article.text
+
+
 # -- site memory: the lines a site repeats on its pages ------------------------------------------
 
 SIGN_OFF = "The Gulf Courier is an independent newspaper, read in Muscat since 1897 by 42,000 people."
