@@ -32,16 +32,25 @@ _CONTROL_CANDIDATES = (
 )
 _HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 
-_PROMPT = re.compile(
-    r"^((click|tap) here to )?(follow us( on [\w ]+)?|share( this( article| story)?)?( on \w+)?"
-    r"|sign up for\b.*|subscribe( to\b.*)?"
-    r"|get the latest\b.*\bin your inbox|keep reading|read more|show less|(keep reading\s*)?show less"
-    r"|thanks for (signing up|subscribing)|keep an eye on your inbox\b.*|don'?t miss|tags|tagged|topics"
-    r"|tell us what you think|(like this (story|article)\? )?share it with (a friend|your friends)"
-    r"|\d* ?comments?|leave a (comment|reply)|([\w'’&-]+ ){1,3}newsletter|get the ([\w'’&-]+ ){1,3}app"
-    r"|there was an error processing your (subscription|request))[.!:…]*$",
-    re.IGNORECASE,
+# Whole lines that are prompts of the site, not text of the article.
+_PROMPTS = (
+    # social
+    r"follow us( on [\w ]+)?", r"follow\b.{0,60}\bon (twitter|facebook|instagram|youtube|tiktok)\b.*",
+    r"share( this( article| story)?)?( on \w+)?",
+    r"(like this (story|article)\? )?share it with (a friend|your friends)",
+    # newsletters, subscriptions, apps
+    r"sign up for\b.*", r"subscribe( to\b.*)?", r"get the latest\b.*\bin your inbox",
+    r"thanks for (signing up|subscribing)", r"keep an eye on your inbox\b.*", r"([\w'’&-]+ ){1,3}newsletter",
+    r"there was an error processing your (subscription|request)", r"get the ([\w'’&-]+ ){1,3}app",
+    # navigation and comments
+    r"keep reading", r"read more", r"(keep reading\s*)?show less", r"don'?t miss", r"tags", r"tagged", r"topics",
+    r"tell us what you think", r"\d* ?comments?", r"leave a (comment|reply)",
+    # reading times
+    r"(reading time|read time|tempo de leitura|tiempo de lectura|temps de lecture|lesezeit|tempo di lettura)"
+    r"\s*:?\s*\d+\s*\w+",
+    r"\d+\s*min(ute)?s? read",
 )
+_PROMPT = re.compile(rf"^((click|tap) here to )?({'|'.join(_PROMPTS)})[.!:…]*$", re.IGNORECASE)
 # A line that promotes another story: "SEE MORE: ...", "Read more: ...", "RELATED: ...", "Also on
 # example.com ...", or a headline tagged in capitals as tabloids link theirs: "... [VIDEO]".
 _PROMO = re.compile(r"^(see more|read more|read also|also read|related|read next|recommended|watch|tags)\s*:\s*\S"

@@ -202,11 +202,15 @@ def test_comment_share_and_tagged_promotion_lines_are_dropped():
     chrome = ("<p>Like this story? Share it with a friend!</p><p>Tell us what YOU think...</p><p>12 comments</p>"
               "<p>Morning Briefing Newsletter</p><p>Also on example.com Ferry strike ends after two weeks</p>"
               "<p>CLICK HERE TO GET THE COURIER APP</p><p>Click here to subscribe to the Harbour Letter</p>"
+              "<p>Follow the Courier's Gulf desk on Instagram, Facebook and YouTube.</p>"
+              "<p>Reading time: 3 minutes</p><p>4 min read</p>"
+              "<p>The minister urged his supporters to follow him on Twitter for news of the talks.</p>"
               "<p><a href='/x'>Harbour reopens after the storm</a> [<strong>VIDEO]</strong></p>")
     article = extract_article(page(ARTICLE + chrome))
     for line in ["Share it with a friend", "what YOU think", "comments", "Newsletter", "Also on", "[VIDEO]",
-                 "COURIER APP", "Harbour Letter"]:
+                 "COURIER APP", "Harbour Letter", "Gulf desk", "Reading time", "min read"]:
         assert line not in article.text
+    assert "urged his supporters to follow him on Twitter" in article.text
     assert "next round would take place in Rome" in article.text
 
 
