@@ -152,12 +152,13 @@ def _ending(words: list[str], tail: str) -> re.Pattern:
 
 
 def alias_pattern(aliases: list[str]) -> re.Pattern:
-    """One regex for whole-word matches; all-capital aliases (US, USA) match case-sensitively."""
+    """One regex for whole-word matches; all-capital aliases (US, USA) match case-sensitively, and a
+    ``*`` stands for any one word ("reached * * agreement")."""
     if not aliases:
         return _NEVER
     parts = []
     for alias in sorted(set(aliases), key=len, reverse=True):
-        body = re.escape(alias.strip()).replace(r"\ ", r"\s+")
+        body = re.escape(alias.strip()).replace(r"\ ", r"\s+").replace(r"\*", r"\w+")
         if not (alias.isupper() and any(c.isalpha() for c in alias)):
             body = f"(?i:{body})"
         parts.append(body)

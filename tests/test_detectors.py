@@ -158,6 +158,8 @@ def test_roles_keep_other_talks_out(text):
     # a mediator carrying positions between the sides
     "Qatari diplomats have been carrying proposals between Washington and Tehran for weeks.",
     "Oman's foreign minister shuttled between the Iranian and American delegations.",
+    # an agreement with a word between ("reached a * agreement")
+    "Kerry and Zarif reached a preliminary agreement on the order in which sanctions would be lifted.",
     # talks named as discussions or a conversation
     "The White House said it was open to further discussions with Tehran on the detained journalists.",
     "Rouhani and Obama had a brief conversation as the Iranian president left for the airport.",
