@@ -135,6 +135,7 @@ def _is_headline_list(element) -> bool:
     return True
 
 
+# Not h1: that is the page's own headline.
 _CARD_HEADING_TAGS = ("h2", "h3", "h4", "h5", "h6")
 # A card's text besides its headline: a kicker and a standfirst, not an article's section.
 _STANDFIRST_WORDS = 30
