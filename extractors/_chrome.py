@@ -136,7 +136,7 @@ def _is_headline_list(element) -> bool:
 
 
 # Not h1: that is the page's own headline.
-_CARD_HEADING_TAGS = ("h2", "h3", "h4", "h5", "h6")
+_CARD_HEADING_TAGS = tuple(sorted(_HEADING_TAGS - {"h1"}))
 # A card's text besides its headline: a kicker and a standfirst, not an article's section.
 _STANDFIRST_WORDS = 30
 
@@ -205,23 +205,24 @@ _DATE_LINE_WORDS = 12
 _ISO_DATE = re.compile(r"(?P<year>\d{4})-\d{2}-(?P<day>\d{2})")
 
 
-def _is_date_line(line: str, published: str) -> bool:
+def _is_date_line(line: str, year_and_day: set[int]) -> bool:
     """A short line carrying the page's own publication date, in whatever language or format:
     "segunda-feira, 22 de janeiro de 2018 às 0:13", "05/10/2018 - Publicado por: ...". An embedded
     post's signature ("— Name (@handle) October 9, 2018") and a printed URL are content."""
-    date = _ISO_DATE.match(published)
-    if not date or len(line.split()) > _DATE_LINE_WORDS or "@" in line or "://" in line:
+    if len(line.split()) > _DATE_LINE_WORDS or "@" in line or "://" in line:
         return False
-    return {int(date["year"]), int(date["day"])} <= {int(number) for number in re.findall(r"\d+", line)}
+    return year_and_day <= {int(number) for number in re.findall(r"\d+", line)}
 
 
 def filter_chrome_lines(text: str, published: str | None = None) -> tuple[str, list[Removal]]:
     """Drop extracted lines that are prompts, image file names, section labels or, given the page's
     publication date (YYYY-MM-DD), datelines."""
+    date = _ISO_DATE.match(published or "")
+    year_and_day = {int(date["year"]), int(date["day"])} if date else None
     kept, removals = [], []
     for line in text.split("\n"):
         bare = line.strip().lstrip("-•* ").strip()
-        if published and _is_date_line(bare, published):
+        if year_and_day and _is_date_line(bare, year_and_day):
             removals.append(Removal("dateline or byline", bare))
         elif _PROMPT.match(bare):
             removals.append(Removal("social or navigation prompt", bare))
