@@ -70,8 +70,9 @@ def analyse(page: FetchedPage, topics: list[Topic] | None = None,
 
 def analysis_pool(topics_file: Path, workers: int) -> Executor:
     """Worker processes for ``analyse``: extraction is CPU-bound, so one per core. They are forked
-    from a server process that has imported the extractors already, so each starts in milliseconds."""
+    from a server process that has imported the extractors and filled their caches already
+    (``newswatch.pool_preload``), so each starts in milliseconds and shares those caches."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
+    context.set_forkserver_preload(["newswatch.pool_preload"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                                initargs=(topics_file, os.getpid()))

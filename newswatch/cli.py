@@ -132,7 +132,8 @@ def backfill(
     alert: Annotated[list[str] | None, typer.Option(help="An apprise URL to alert; repeatable.")] = None,
     alert_mode: Annotated[BackfillAlertMode, typer.Option(
         help="digest (one message per channel at the end), each or none.")] = BackfillAlertMode.digest,
-    chunk_size: Annotated[int, typer.Option(min=1, help="Pages per chunk (memory, and the unit of resuming).")] = 200,
+    chunk_size: Annotated[int | None, typer.Option(
+        min=1, help="Pages per chunk (memory, and the unit of resuming; default: 100).")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Extraction processes (default: one per core).")] = None,
     dask: Annotated[str | None, typer.Option(
         help="A Dask scheduler (tcp://host:8786) whose workers fetch and extract the pages "

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from archive import SIGN_OFF, archive_routes, make_archive, sources_toml
 
 from flows import backfill
+from newswatch.analysis import analysis_pool
 from newswatch.cli import app
 from newswatch.loopback import LoopbackSite, Response
 from storage import Store
@@ -341,3 +342,19 @@ def test_chunks_fetched_at_once_share_the_per_host_limit(tmp_path):
 
         assert summary.new == len(IN_RANGE)
         assert site.peak_in_flight == 2  # NEWSWATCH_PER_HOST, measured at the server
+
+
+def extraction_caches_filled() -> dict[str, bool]:
+    """In the process that runs it: whether extraction's lazily built caches exist yet."""
+    from dateparser.languages.dictionary import Dictionary
+    from trafilatura import external
+
+    return {"jusText stoplists": bool(external.JT_STOPLIST),
+            "dateparser patterns": bool(Dictionary._split_relative_regex_cache)}
+
+
+def test_extraction_processes_start_with_the_caches_filled():
+    # Filled once in the fork server, they are shared by every worker instead of built in each.
+    with analysis_pool(ROOT / "seeds" / "topics.toml", workers=1) as pool:
+        assert pool.submit(extraction_caches_filled).result(timeout=60) == {
+            "jusText stoplists": True, "dateparser patterns": True}

@@ -1,0 +1,27 @@
+"""What the analysis pool's fork server loads before it forks a worker.
+
+Importing this module imports the workers' code and fills the caches that extraction builds on first
+use: jusText's stoplists of every language, and dateparser's patterns of every locale (htmldate asks
+dateparser for a date it cannot read itself; about 1 s and 20 MB). Filled once in the fork server,
+they are shared by every worker forked from it, instead of being built again in each.
+"""
+
+import gc
+
+from htmldate.extractors import external_date_parser
+
+import newswatch.analysis  # noqa: F401  (what the workers run)
+from extractors import extract_article
+from seeds import SITE_DIR
+
+
+def fill_caches() -> None:
+    for page in sorted(SITE_DIR.rglob("*.html")):
+        extract_article(page.read_bytes(), url="http://warm-up.invalid/")
+    external_date_parser("Published 11:34", "%Y-%m-%d")
+
+
+fill_caches()
+# The garbage collector of a worker would otherwise write to every object it inherited, and so
+# copy the pages they share.
+gc.freeze()
