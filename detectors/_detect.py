@@ -127,13 +127,21 @@ def _find(topic: Topic, text: str) -> _Found | None:
     return _Found(actors=[m.group() for m in side_a + side_b], terms=[t.group() for t in kept])
 
 
+def _continues(topic: Topic, sentence: str) -> bool:
+    """Whether ``sentence`` is about the parties of the sentence before it: it opens with a pronoun,
+    names "the two sides", or names no party of either side ("The exchange followed months of
+    indirect negotiations mediated by Qatar.")."""
+    return bool(_CONTINUATION.match(sentence) or _BOTH_SIDES.search(sentence)
+                or not (topic.side_a.search(sentence) or topic.side_b.search(sentence)))
+
+
 def detect(topic: Topic, *, title: str | None, text: str) -> Detection:
     """Score one article for one topic.
 
     A sentence is evidence when it names a party of each side and a talks term; the headline and the
     lead sentence weigh more than the rest. Two adjacent sentences that are evidence only together
-    weigh least, unless the second opens with a pronoun and so continues the first: then the pair
-    weighs as the first. The state is the one most evidence reports.
+    weigh least, unless the second continues the first (``_continues``): then the pair weighs as the
+    first. The state is the one most evidence reports.
     """
     whole = f"{title or ''}\n{text}"
     if not (topic.side_a.search(whole) and topic.side_b.search(whole)
@@ -145,10 +153,9 @@ def detect(topic: Topic, *, title: str | None, text: str) -> Detection:
     found = [(sentence, weight, _find(topic, sentence)) for sentence, weight in candidates]
     body_found = found[len(candidates) - len(body):]
     for (first, first_weight, first_hit), (second, _, second_hit) in zip(body_found, body_found[1:], strict=False):
-        if first_hit is None and second_hit is None:
-            continues = _CONTINUATION.match(second) or _BOTH_SIDES.search(second)
-            weight = first_weight if continues else topic.adjacent_weight
-            found.append((f"{first} {second}", weight, _find(topic, f"{first} {second}")))
+        if first_hit is None and second_hit is None and (pair_hit := _find(topic, f"{first} {second}")):
+            weight = first_weight if _continues(topic, second) else topic.adjacent_weight
+            found.append((f"{first} {second}", weight, pair_hit))
 
     evidence, actors, terms, state_votes = [], {}, {}, {}
     miss = 1.0

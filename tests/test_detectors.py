@@ -169,6 +169,9 @@ def test_roles_keep_other_talks_out(text):
     # "the two governments" continues the sentence before, as a pronoun does
     "Five Americans freed by Iran arrived in Doha in exchange for five Iranians held in the United States. "
     "Qatar mediated the agreement over months of negotiations between the two governments.",
+    # a sentence that names no party of either side is about the parties of the sentence before
+    "Two Americans held in Iran flew home on Tuesday after Washington freed two Iranians. "
+    "The swap followed months of quiet negotiations mediated by Switzerland.",
 ])
 def test_roles_keep_these_talks_in(text):
     detection = detect(US_IRAN, title=None, text=text)
