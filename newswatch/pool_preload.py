@@ -16,6 +16,7 @@ from seeds import SITE_DIR
 
 
 def fill_caches() -> None:
+    """Extract the demo site's pages, and have dateparser read a date in no locale it knows."""
     for page in sorted(SITE_DIR.rglob("*.html")):
         extract_article(page.read_bytes(), url="http://warm-up.invalid/")
     external_date_parser("Published 11:34", "%Y-%m-%d")
