@@ -26,7 +26,7 @@ import trafilatura  # noqa: E402
 import seeds  # noqa: E402
 from detectors import detect_topics, load_topics  # noqa: E402
 
-OWN_SETS = ["us_iran_cases"] + [f"us_iran_blind{n}" for n in ("", 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)]
+OWN_SETS = ["us_iran_cases"] + [f"us_iran_blind{n}" for n in ("", 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17)]
 
 
 def score(rows: list[dict], topics) -> tuple[dict, list[tuple[str, dict, object]]]:
