@@ -1,11 +1,12 @@
 """Detector quality and speed: precision, recall and F1 of `detectors` on labelled sets, and time per
 1,000 words against trafilatura's extraction of real pages, measured in the same run.
 
-    python benchmarks/detector.py [--datasets ../shared/datasets] [--show-errors]
+    python benchmarks/detector.py [--datasets ../shared/datasets] [--show-errors] [--semantic]
 
 Sets: the development set (us-iran-talks-dev/labeled.jsonl: real headlines and news text, 2004–2022)
 and newswatch's own cases in tests/data/ (us_iran_cases: written and tuned with the rules;
 us_iran_blind*: each written after a round of rule changes and scored before the next round).
+--semantic also scores the optional semantic scorer (newswatch[semantic]) on the same sets.
 """
 
 from __future__ import annotations
@@ -24,16 +25,16 @@ sys.path.insert(0, str(ROOT))
 import trafilatura  # noqa: E402
 
 import seeds  # noqa: E402
-from detectors import detect_topics, load_topics  # noqa: E402
+from detectors import detect_topics, load_topics, semantic_detect_topics  # noqa: E402
 
-OWN_SETS = ["us_iran_cases"] + [f"us_iran_blind{n}" for n in ("", 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17)]
+OWN_SETS = ["us_iran_cases", "us_iran_blind"] + [f"us_iran_blind{n}" for n in range(2, 18)]
 
 
-def score(rows: list[dict], topics) -> tuple[dict, list[tuple[str, dict, object]]]:
+def score(rows: list[dict], topics, detect=detect_topics) -> tuple[dict, list[tuple[str, dict, object]]]:
     tp = fp = fn = 0
     errors = []
     for row in rows:
-        detection = detect_topics(topics, title=row.get("title"), text=row["text"])
+        detection = detect(topics, title=row.get("title"), text=row["text"])
         if detection.flagged and row["label"]:
             tp += 1
         elif detection.flagged:
@@ -49,13 +50,13 @@ def score(rows: list[dict], topics) -> tuple[dict, list[tuple[str, dict, object]
             "precision": precision, "recall": recall, "f1": f1}, errors
 
 
-def per_thousand_words(topics, texts: list[str], repeat: int = 20) -> float:
+def per_thousand_words(topics, texts: list[str], repeat: int = 20, detect=detect_topics) -> float:
     """Median ms per 1,000 words to detect on each text."""
     timings = []
     for text in texts:
         start = time.perf_counter()
         for _ in range(repeat):
-            detect_topics(topics, title=None, text=text)
+            detect(topics, title=None, text=text)
         timings.append((time.perf_counter() - start) / repeat * 1000 * 1000 / len(text.split()))
     return statistics.median(timings)
 
@@ -80,19 +81,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--show-errors", action="store_true", help="print every false positive and negative")
+    parser.add_argument("--semantic", action="store_true", help="score the optional semantic scorer too")
     args = parser.parse_args()
     topics = load_topics(seeds.TOPICS_FILE)
 
     sets = {"dev (labeled.jsonl)": args.datasets / "us-iran-talks-dev" / "labeled.jsonl"}
     sets.update({name: ROOT / "tests" / "data" / f"{name}.jsonl" for name in OWN_SETS})
-    print(f"{'set':<22}{'n':>5}{'pos':>5}{'tp':>5}{'fp':>5}{'fn':>5}{'precision':>11}{'recall':>8}{'F1':>7}")
-    all_errors = []
-    for name, path in sets.items():
-        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        figures, errors = score(rows, topics)
-        all_errors += [(name, *e) for e in errors]
-        print(f"{name:<22}{figures['n']:>5}{figures['positives']:>5}{figures['tp']:>5}{figures['fp']:>5}"
-              f"{figures['fn']:>5}{figures['precision']:>11.3f}{figures['recall']:>8.3f}{figures['f1']:>7.3f}")
+    sets = {name: [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            for name, path in sets.items()}
+    all_errors = print_table("rules", sets, topics, detect_topics)
     print(f"\n{len(all_errors)} errors" + ("" if args.show_errors else " (--show-errors lists them)"))
     if args.show_errors:
         for set_name, kind, row, detection in all_errors:
@@ -108,6 +105,24 @@ def main() -> None:
     on_topic = [path.read_text() for path in sorted(seeds.DOCUMENTS_DIR.glob("*.txt"))]
     print(f"  on-topic articles (the two seed documents, {', '.join(str(len(t.split())) for t in on_topic)} words): "
           f"detection {per_thousand_words(topics, on_topic):.2f} ms per 1,000 words")
+
+    if args.semantic:
+        print()
+        print_table("semantic scorer", sets, topics, semantic_detect_topics)
+        print(f"  semantic scorer on the on-topic articles: "
+              f"{per_thousand_words(topics, on_topic, detect=semantic_detect_topics):.2f} ms per 1,000 words")
+
+
+def print_table(scorer: str, sets: dict[str, list[dict]], topics, detect) -> list:
+    """Print one line of figures per set; return the errors, with the name of their set."""
+    print(f"{scorer + ', set':<30}{'n':>5}{'pos':>5}{'tp':>5}{'fp':>5}{'fn':>5}{'precision':>11}{'recall':>8}{'F1':>7}")
+    all_errors = []
+    for name, rows in sets.items():
+        figures, errors = score(rows, topics, detect)
+        all_errors += [(name, *e) for e in errors]
+        print(f"{name:<30}{figures['n']:>5}{figures['positives']:>5}{figures['tp']:>5}{figures['fp']:>5}"
+              f"{figures['fn']:>5}{figures['precision']:>11.3f}{figures['recall']:>8.3f}{figures['f1']:>7.3f}")
+    return all_errors
 
 
 if __name__ == "__main__":

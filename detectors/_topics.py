@@ -51,6 +51,15 @@ class NameIndex:
 
 
 @dataclass(frozen=True)
+class SemanticExamples:
+    """What the optional semantic scorer compares a topic's sentences with (its [semantic] table)."""
+
+    threshold: float
+    examples: tuple[str, ...]
+    counter_examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Topic:
     """A watch topic compiled from its TOML table (see seeds/topics.toml for the format)."""
 
@@ -75,6 +84,7 @@ class Topic:
     exclusions: re.Pattern
     off_topic: re.Pattern
     states: dict[str, re.Pattern]
+    semantic: SemanticExamples | None = None
 
 
 def load_topics(path: str | Path) -> list[Topic]:
@@ -99,8 +109,8 @@ def _names_from_files(table: dict, path: Path, topic_id: str) -> list[str]:
 
 
 def _compile(topic_id: str, table: dict, path: Path) -> Topic:
-    def words(key: str, *, required: bool = True) -> list[str]:
-        value = table.get(key, [])
+    def words(key: str, *, required: bool = True, within: dict = table) -> list[str]:
+        value = within.get(key, [])
         if (required and not value) or not all(isinstance(w, str) and w.strip() for w in value):
             raise ValueError(f"{path}: topic {topic_id!r} needs a non-empty list of strings in {key!r}")
         return value
@@ -137,7 +147,21 @@ def _compile(topic_id: str, table: dict, path: Path) -> Topic:
         exclusions=alias_pattern(words("exclusions", required=False)),
         off_topic=alias_pattern(words("off_topic", required=False)),
         states={state: alias_pattern(phrases) for state, phrases in table.get("states", {}).items()},
+        semantic=_semantic_examples(table.get("semantic"), words, f"{path}: topic {topic_id!r}"),
     )
+
+
+def _semantic_examples(table: object, words, where: str) -> SemanticExamples | None:
+    """The topic's [semantic] table, checked; None when it has none."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ValueError(f"{where}: semantic must be a table")
+    threshold = float(table.get("threshold", 0.0))
+    if not -1.0 <= threshold <= 1.0:
+        raise ValueError(f"{where}: semantic threshold must be between -1 and 1")
+    return SemanticExamples(threshold, tuple(words("examples", within=table)),
+                            tuple(words("counter_examples", within=table)))
 
 
 def _other_parties(names: list[str], sides: list[str]) -> list[str]:

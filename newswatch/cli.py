@@ -252,12 +252,19 @@ def extract(
 @app.command()
 def classify(
     file: Annotated[str, typer.Argument(help="JSON Lines with id, title, text; - for standard input.")] = "-",
+    semantic: Annotated[bool, typer.Option(
+        "--semantic", help="Add the optional semantic scorer's verdict (needs newswatch[semantic]).")] = False,
 ) -> None:
     """Flag texts for the watch topics; print one JSON object per input line."""
-    from detectors import detect_topics, load_topics
+    from detectors import SemanticUnavailable, detect_topics, load_topics, semantic_detect_topics
     from newswatch.settings import load_settings
 
     topics = load_topics(load_settings().topics_file)
+    if semantic:
+        try:
+            semantic_detect_topics(topics, title=None, text="")  # fails now, not after the first line
+        except SemanticUnavailable as exc:
+            raise _fail(str(exc)) from None
     try:
         stream = sys.stdin if file == "-" else open(file, encoding="utf-8")
     except OSError as exc:
@@ -277,7 +284,10 @@ def classify(
                 console.print(f"[red]error:[/red] line {number}: {escape(str(exc))}")
                 continue
             detection = detect_topics(topics, title=item.get("title"), text=text)
-            print(json.dumps({"id": item.get("id"), **detection.to_dict()}, ensure_ascii=False))
+            output = {"id": item.get("id"), **detection.to_dict()}
+            if semantic:
+                output["semantic"] = semantic_detect_topics(topics, title=item.get("title"), text=text).to_dict()
+            print(json.dumps(output, ensure_ascii=False))
     if failed:
         raise typer.Exit(code=1)
 

@@ -73,6 +73,15 @@ def test_classify_reports_bad_lines_and_goes_on(tmp_path):
     assert "line 2" in result.stderr and "line 3" in result.stderr
 
 
+def test_classify_adds_the_semantic_verdict_on_request():
+    line = {"id": "a", "title": "US and Iran hold talks in Oman", "text": "Envoys met on Saturday."}
+    result = runner.invoke(app, ["classify", "--semantic", "-"], input=json.dumps(line))
+    assert result.exit_code == 0, result.output
+    (row,) = json_lines(result.stdout)
+    assert row["flagged"] and row["semantic"]["flagged"]
+    assert row["semantic"]["sentence"] == line["title"] and row["semantic"]["score"] > 0
+
+
 def test_articles_without_a_store_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["articles", "--db", str(tmp_path / "none.db"), "--json"])
     assert result.exit_code == 1

@@ -1,11 +1,13 @@
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 import seeds
 from conftest import seed_paragraphs
-from detectors import detect, detect_topics, load_topics
+from detectors import SemanticUnavailable, detect, detect_topics, load_topics, semantic_detect
+from detectors import _semantic
 from detectors._sentences import split_sentences
 
 TOPICS = load_topics(seeds.TOPICS_FILE)
@@ -97,6 +99,8 @@ def test_a_topic_is_data(tmp_path):
 @pytest.mark.parametrize("content, message", [
     ("", "no \\[topics"),
     ('[topics.x]\nside_a = ["A"]\nside_b = []\nterms = ["talks"]\n', "'side_b'"),
+    ('[topics.x]\nside_a = ["A"]\nside_b = ["B"]\nterms = ["talks"]\n[topics.x.semantic]\nexamples = ["A met B."]\n',
+     "'counter_examples'"),
 ])
 def test_bad_topics_file(tmp_path, content, message):
     path = tmp_path / "topics.toml"
@@ -176,3 +180,33 @@ def test_roles_keep_other_talks_out(text):
 def test_roles_keep_these_talks_in(text):
     detection = detect(US_IRAN, title=None, text=text)
     assert detection.flagged, detection
+
+
+def test_the_semantic_scorer_prefers_talks_to_confrontation():
+    talks = semantic_detect(US_IRAN, title="Oman hosts a new round",
+                            text="Markets were calm. American and Iranian envoys held indirect talks in Muscat on Saturday.")
+    sanctions = semantic_detect(US_IRAN, title="Treasury acts on oil",
+                                text="The United States imposed sanctions on Iran's oil exports on Monday.")
+    assert talks.flagged and talks.sentence.startswith("American and Iranian envoys")
+    assert not sanctions.flagged and sanctions.score < talks.score
+    assert semantic_detect(US_IRAN, title="Weather", text="Rain in Tehran.").score is None  # no US side
+
+
+def test_the_semantic_model_ships_with_its_package(monkeypatch, tmp_path):
+    def no_download(*args, **kwargs):
+        raise AssertionError("the semantic scorer tried to download its model")
+    monkeypatch.setattr("requests.get", no_download)
+    monkeypatch.setenv("HOME", str(tmp_path))  # and no model cached in ~/.cache
+    _semantic._model.cache_clear()
+    assert semantic_detect(US_IRAN, title="US and Iran hold talks", text="Envoys met.").score is not None
+
+
+def test_the_semantic_scorer_needs_its_extra_and_examples(monkeypatch, tmp_path):
+    topics_file = tmp_path / "topics.toml"
+    topics_file.write_text('[topics.x]\nside_a = ["A"]\nside_b = ["B"]\nterms = ["talks"]\n')
+    with pytest.raises(SemanticUnavailable, match="no \\[semantic\\] table"):
+        semantic_detect(load_topics(topics_file)[0], title=None, text="A and B held talks.")
+    monkeypatch.setitem(sys.modules, "wordllama", None)  # as if the extra were not installed
+    _semantic._model.cache_clear()
+    with pytest.raises(SemanticUnavailable, match=r"pip install 'newswatch\[semantic\]'"):
+        semantic_detect(US_IRAN, title=None, text="Nothing to score here.")
