@@ -214,6 +214,13 @@ def _is_date_line(line: str, year_and_day: set[int]) -> bool:
     return year_and_day <= {int(number) for number in re.findall(r"\d+", line)}
 
 
+def _is_table_row(line: str) -> bool:
+    """A row of a table as trafilatura prints it, "| Pos | Player | Plays |": content, though its
+    cells are as short as a label's. A one-cell row is a layout table's label."""
+    cells = line[1:-1].split("|") if line.startswith("|") and line.endswith("|") else []
+    return sum(bool(cell.strip()) for cell in cells) >= 2
+
+
 def filter_chrome_lines(text: str, published: str | None = None) -> tuple[str, list[Removal]]:
     """Drop extracted lines that are prompts, image file names, section labels or, given the page's
     publication date (YYYY-MM-DD), datelines."""
@@ -230,7 +237,7 @@ def filter_chrome_lines(text: str, published: str | None = None) -> tuple[str, l
             removals.append(Removal("promotion of another story", bare))
         elif " " not in bare and bare and _FILE_NAME.match(bare):
             removals.append(Removal("image file name", bare))
-        elif "|" in bare and _LABEL.match(bare):
+        elif "|" in bare and _LABEL.match(bare) and not _is_table_row(bare):
             removals.append(Removal("section label", bare))
         else:
             kept.append(line)

@@ -111,6 +111,14 @@ def test_chrome_lines_in_the_body_container_are_dropped():
     assert "Diplomats from both countries" in article.text
 
 
+def test_the_header_row_of_a_table_is_kept():
+    table = ("<table><tr><th>Round</th><th>Venue</th><th>Mediator</th></tr>"
+             "<tr><td>First round, April 12</td><td>Muscat, Oman</td><td>Badr Albusaidi, foreign minister</td></tr></table>")
+    article = extract_article(page(ARTICLE + table))
+    assert "| Round | Venue | Mediator |" in article.text
+    assert "section label" not in {r.reason for r in article.removed}
+
+
 def test_prose_with_a_pipe_or_a_number_is_kept():
     body = ARTICLE + "<p>Talks resumed in 2021 | officials said the gap had narrowed, though no date was set.</p>"
     article = extract_article(page(body))
