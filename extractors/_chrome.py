@@ -45,6 +45,9 @@ _PROMPTS = (
     # navigation and comments
     r"keep reading", r"read more", r"(keep reading\s*)?show less", r"don'?t miss", r"tags", r"tagged", r"topics",
     r"tell us what you think", r"\d* ?comments?", r"leave a (comment|reply)",
+    # headings of lists of other stories, left when the list went
+    r"related( news| stories| articles| posts| coverage| content)?", r"(the )?latest( news| stories| headlines)?",
+    r"most (read|popular|viewed|shared)", r"trending( now| stories)?", r"more (news|stories)",
     # reading times
     r"(reading time|read time|tempo de leitura|tiempo de lectura|temps de lecture|lesezeit|tempo di lettura)"
     r"\s*:?\s*\d+\s*\w+",

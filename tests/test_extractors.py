@@ -111,6 +111,15 @@ def test_chrome_lines_in_the_body_container_are_dropped():
     assert "Diplomats from both countries" in article.text
 
 
+def test_headings_left_by_lists_of_other_stories_are_dropped():
+    headings = "".join(f"<p>{h}</p>" for h in ["Related news", "Most read", "The latest", "Trending now"])
+    body = ARTICLE + "<p>The latest round was related to the prisoner file, and most read it as progress.</p>"
+    article = extract_article(page(headings + body))
+    for heading in ["Related news", "Most read", "The latest", "Trending now"]:
+        assert heading not in article.text.splitlines()
+    assert "The latest round was related to the prisoner file" in article.text
+
+
 def test_the_header_row_of_a_table_is_kept():
     table = ("<table><tr><th>Round</th><th>Venue</th><th>Mediator</th></tr>"
              "<tr><td>First round, April 12</td><td>Muscat, Oman</td><td>Badr Albusaidi, foreign minister</td></tr></table>")
