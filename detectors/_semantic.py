@@ -26,7 +26,7 @@ class SemanticDetection:
     sentence: str | None
 
     def to_dict(self) -> dict:
-        return {"flagged": self.flagged, "score": self.score, "sentence": self.sentence}
+        return {"topic": self.topic, "flagged": self.flagged, "score": self.score, "sentence": self.sentence}
 
 
 @functools.cache
@@ -69,4 +69,4 @@ def semantic_detect_topics(topics: list[Topic], *, title: str | None, text: str)
     if not with_examples:
         raise SemanticUnavailable("no topic has a [semantic] table of examples")
     detections = [semantic_detect(topic, title=title, text=text) for topic in with_examples]
-    return max(detections, key=lambda d: -2.0 if d.score is None else d.score)
+    return max(detections, key=lambda d: float("-inf") if d.score is None else d.score)

@@ -78,7 +78,7 @@ def test_classify_adds_the_semantic_verdict_on_request():
     result = runner.invoke(app, ["classify", "--semantic", "-"], input=json.dumps(line))
     assert result.exit_code == 0, result.output
     (row,) = json_lines(result.stdout)
-    assert row["flagged"] and row["semantic"]["flagged"]
+    assert row["flagged"] and row["semantic"]["flagged"] and row["semantic"]["topic"] == row["topic"]
     assert row["semantic"]["sentence"] == line["title"] and row["semantic"]["score"] > 0
 
 
