@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _NEVER = re.compile(r"(?!)")
+# What may stand between a subject marker and the party it marks: a determiner, and up to two items
+# of a list ("on Syria, Iran", "discussed Syria, trade and Iran").
+_SUBJECT_GAP = r"\s+(?:(?:the|an?|its|their)\s+)?(?:[\w'’.-]+(?:,|,?\s+and|,?\s+or)\s+){0,2}\Z"
 _WORD = re.compile(r"\w+")
 
 
@@ -141,7 +144,7 @@ def _compile(topic_id: str, table: dict, path: Path) -> Topic:
             alias_pattern(addressed).pattern + rf"\s+(?:the\s+)?(?:{side_a.pattern}|{side_b.pattern})"
         ) if addressed else _NEVER,
         third_parties=NameIndex(third_parties),
-        subject_marker=_ending(markers, r"\s+(?:(?:the|an?|its|their)\s+)?(?:[\w'’.-]+,\s+){0,2}\Z"),
+        subject_marker=_ending(markers, _SUBJECT_GAP),
         places=alias_pattern(words("places", required=False)),
         place_marker=_ending(words("place_markers", required=False), r"\s+(?:the\s+)?\Z"),
         exclusions=alias_pattern(words("exclusions", required=False)),

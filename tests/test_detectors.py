@@ -130,6 +130,7 @@ def test_curated_cases(case):
 
 @pytest.mark.parametrize("text", [
     "Netanyahu held talks with Biden about Iran's nuclear program.",           # Iran is the subject matter
+    "Trump and Erdogan discussed Syria, trade and Iran in a phone call.",     # a list's last item, after "and"
     "Iranian and European diplomats met in Geneva, without the United States.",  # the US is absent
     "The UN Security Council held a meeting on Thursday after the United States blamed Iran for the attacks.",
     "Kerry met Gulf Arab foreign ministers to reassure them over Iran.",      # the meeting is Kerry's and theirs
