@@ -11,22 +11,24 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
+from array import array
+from operator import eq
 
-import numpy as np
-from datasketch import MinHash
+from rensa import RMinHash
 
 SHINGLE_WORDS = 5
 BANDS, ROWS = 40, 3
 NUM_PERM = BANDS * ROWS
+SEED = 1
+# Signatures made under another scheme cannot be compared with these; a store holding such
+# signatures rebuilds its index from the stored texts when it is opened (Store).
+SCHEME = f"rensa R-MinHash v{RMinHash.ALGORITHM_VERSION}, {NUM_PERM} permutations, seed {SEED}"
 # Texts shorter than this many shingles (~45 words) only match by URL or exact text.
 MIN_SHINGLES = 40
 # A candidate whose signatures agree on fewer positions than this is not looked at further.
 CANDIDATE_JACCARD = 0.25
 # The same story: this share of the shorter text's shingles appear in the other.
 SAME_STORY_CONTAINMENT = 0.5
-
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=1)
-_PERMUTATIONS, _SCHEME = _TEMPLATE.permutations, _TEMPLATE.scheme
 
 
 def shingles(text: str) -> set[bytes]:
@@ -36,9 +38,9 @@ def shingles(text: str) -> set[bytes]:
 
 def signature(shingle_set: set[bytes]) -> bytes:
     """The MinHash signature, packed as NUM_PERM unsigned 32-bit values."""
-    minhash = MinHash(num_perm=NUM_PERM, permutations=_PERMUTATIONS, scheme=_SCHEME)
-    minhash.update_batch(list(shingle_set))
-    return minhash.hashvalues.astype(np.uint32).tobytes()
+    minhash = RMinHash(num_perm=NUM_PERM, seed=SEED)
+    minhash.update(list(shingle_set))
+    return array("I", minhash.digest()).tobytes()
 
 
 def band_keys(packed: bytes) -> list[int]:
@@ -52,7 +54,7 @@ def band_keys(packed: bytes) -> list[int]:
 
 
 def estimated_jaccard(a: bytes, b: bytes) -> float:
-    return float(np.mean(np.frombuffer(a, np.uint32) == np.frombuffer(b, np.uint32)))
+    return sum(map(eq, array("I", a), array("I", b))) / NUM_PERM
 
 
 def containment(a: set[bytes], b: set[bytes]) -> float:

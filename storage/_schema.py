@@ -108,6 +108,12 @@ def _site_memory(db: sqlite_utils.Database) -> None:
                "primary key (host, fingerprint)) without rowid")
 
 
+def _near_duplicate_scheme(db: sqlite_utils.Database) -> None:
+    # How the stored signatures were made: when newswatch makes them another way, the store rebuilds
+    # its near-duplicate index (Store). Empty here, so a store made before this rebuilds it once.
+    db.execute("create table neardup_scheme (scheme text not null)")
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "articles.matched", _matched_words),
@@ -118,6 +124,7 @@ MIGRATIONS = [
     (7, "near-duplicate index", _near_duplicate_index),
     (8, "backfill checkpoints", _backfill_checkpoints),
     (9, "site memory", _site_memory),
+    (10, "near-duplicate signature scheme", _near_duplicate_scheme),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -66,6 +66,7 @@ class Store:
         self.db.execute("PRAGMA busy_timeout = 30000")
         self.db.enable_wal()
         migrate(self.db)
+        self._rebuild_stale_signatures()
 
     def close(self) -> None:
         self.db.close()
@@ -199,6 +200,21 @@ class Store:
         self.db.execute("insert or replace into minhash (article_id, signature) values (?, ?)", [article_id, packed])
         self.db.conn.executemany("insert or ignore into lsh_buckets (bucket, article_id) values (?, ?)",
                                  [(key, article_id) for key in _neardup.band_keys(packed)])
+
+    def _rebuild_stale_signatures(self) -> None:
+        """Signatures made another way (another MinHash library or version, another size) cannot be
+        compared with new ones: when the scheme changes, make them again from the stored texts, once."""
+        with immediate_transaction(self.db.conn):
+            if self.db.execute("select scheme from neardup_scheme").fetchone() == (_neardup.SCHEME,):
+                return
+            self.db.execute("delete from lsh_buckets")
+            self.db.execute("delete from minhash")
+            for article_id, text in self.db.execute("select id, text from articles"):
+                shingle_set = _neardup.shingles(text)
+                if len(shingle_set) >= _neardup.MIN_SHINGLES:
+                    self._index(article_id, _neardup.signature(shingle_set))
+            self.db.execute("delete from neardup_scheme")
+            self.db.execute("insert into neardup_scheme (scheme) values (?)", [_neardup.SCHEME])
 
     def _learn_site_lines(self, article: Article) -> None:
         """Count a new story's lines for its site's memory; halve the site's counts when they reach

@@ -265,6 +265,43 @@ def test_a_revision_is_reindexed(store):
     assert store.db["minhash"].count == 1 + 1 and store.db["lsh_buckets"].count == 2 * 40
 
 
+def test_signatures_are_the_same_in_another_process():
+    """The index lives in the file, so a signature must not depend on the process that made it
+    (as a hash with a per-process random key would)."""
+    import subprocess
+    import sys
+
+    from storage import _neardup
+
+    code = ("import sys; from storage import _neardup; "
+            "sys.stdout.write(_neardup.signature(_neardup.shingles(sys.stdin.read())).hex())")
+    other = subprocess.run([sys.executable, "-c", code], input=seed_text(SEED_000), capture_output=True,
+                           text=True, check=True).stdout
+    assert other == _neardup.signature(_neardup.shingles(seed_text(SEED_000))).hex()
+
+
+def test_signatures_made_another_way_are_rebuilt_when_the_store_opens(tmp_path):
+    from storage import _neardup
+
+    with Store(tmp_path / "news.db") as store:
+        original = store.save_article(article("https://a.example/1", text=seed_text(SEED_000)), FLAGGED,
+                                      source="A")
+        # What an older newswatch left: signatures of another MinHash, and no scheme recorded.
+        foreign = random.Random(1).randbytes(_neardup.NUM_PERM * 4)
+        store.db.execute("update minhash set signature = ?", [foreign])
+        store.db.execute("delete from lsh_buckets")
+        store.db.conn.executemany("insert into lsh_buckets values (?, ?)",
+                                  [(key, original.article_id) for key in _neardup.band_keys(foreign)])
+        store.db.execute("delete from neardup_scheme")
+        store.db.conn.commit()
+    with Store(tmp_path / "news.db") as store:
+        assert store.db.execute("select scheme from neardup_scheme").fetchall() == [(_neardup.SCHEME,)]
+        assert store.db["lsh_buckets"].count == 40
+        copy = store.save_article(article("https://b.example/2", text=syndicated(seed_text(SEED_000))), FLAGGED,
+                                  source="B")
+        assert (copy.status, copy.duplicate_of) == ("duplicate", original.article_id)
+
+
 def test_batch_is_all_or_nothing_and_nested_writes_stay_whole(tmp_path):
     quiet = Detection("us-iran-talks", False, 0.0)
 
