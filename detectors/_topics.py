@@ -178,14 +178,18 @@ def _ending(words: list[str], tail: str) -> re.Pattern:
     return re.compile(alias_pattern(words).pattern + tail) if words else _NEVER
 
 
+_ANY_WORD = r"\w+(?:-\w+)*"
+
+
 def alias_pattern(aliases: list[str]) -> re.Pattern:
     """One regex for whole-word matches; all-capital aliases (US, USA) match case-sensitively, and a
-    ``*`` stands for any one word ("reached * * agreement")."""
+    ``*`` stands for any one word, hyphenated ones included ("reached * * agreement" matches "reached a
+    long-term agreement")."""
     if not aliases:
         return _NEVER
     parts = []
     for alias in sorted(set(aliases), key=len, reverse=True):
-        body = re.escape(alias.strip()).replace(r"\ ", r"\s+").replace(r"\*", r"\w+")
+        body = re.escape(alias.strip()).replace(r"\ ", r"\s+").replace(r"\*", _ANY_WORD)
         if not (alias.isupper() and any(c.isalpha() for c in alias)):
             body = f"(?i:{body})"
         parts.append(body)

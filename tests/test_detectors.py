@@ -165,6 +165,7 @@ def test_roles_keep_other_talks_out(text):
     "Oman's foreign minister shuttled between the Iranian and American delegations.",
     # an agreement with a word between ("reached a * agreement")
     "Kerry and Zarif reached a preliminary agreement on the order in which sanctions would be lifted.",
+    "Iran and six world powers including the United States reached a long-term agreement in Vienna.",  # hyphenated
     # talks named as discussions or a conversation
     "The White House said it was open to further discussions with Tehran on the detained journalists.",
     "Rouhani and Obama had a brief conversation as the Iranian president left for the airport.",
