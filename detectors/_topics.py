@@ -178,6 +178,7 @@ def _ending(words: list[str], tail: str) -> re.Pattern:
     return re.compile(alias_pattern(words).pattern + tail) if words else _NEVER
 
 
+# What a ``*`` in an alias stands for: one word, hyphenated or not.
 _ANY_WORD = r"\w+(?:-\w+)*"
 
 
