@@ -21,7 +21,7 @@ BANDS, ROWS = 40, 3
 NUM_PERM = BANDS * ROWS
 SEED = 1
 # Signatures made under another scheme cannot be compared with these; a store holding such
-# signatures rebuilds its index from the stored texts when it is opened (Store).
+# signatures rebuilds its index from the stored texts when it is opened for writing (Store).
 SCHEME = f"rensa R-MinHash v{RMinHash.ALGORITHM_VERSION}, {NUM_PERM} permutations, seed {SEED}"
 # Texts shorter than this many shingles (~45 words) only match by URL or exact text.
 MIN_SHINGLES = 40

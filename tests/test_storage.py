@@ -287,13 +287,9 @@ def test_signatures_made_another_way_are_rebuilt_when_the_store_opens(tmp_path):
         original = store.save_article(article("https://a.example/1", text=seed_text(SEED_000)), FLAGGED,
                                       source="A")
         # What an older newswatch left: signatures of another MinHash, and no scheme recorded.
-        foreign = random.Random(1).randbytes(_neardup.NUM_PERM * 4)
-        store.db.execute("update minhash set signature = ?", [foreign])
-        store.db.execute("delete from lsh_buckets")
-        store.db.conn.executemany("insert into lsh_buckets values (?, ?)",
-                                  [(key, original.article_id) for key in _neardup.band_keys(foreign)])
-        store.db.execute("delete from neardup_scheme")
-        store.db.conn.commit()
+        with store.batch():
+            store._index(original.article_id, random.Random(1).randbytes(_neardup.NUM_PERM * 4))
+            store.db.execute("delete from neardup_scheme")
     with Store(tmp_path / "news.db") as store:
         assert store.db.execute("select scheme from neardup_scheme").fetchall() == [(_neardup.SCHEME,)]
         assert store.db["lsh_buckets"].count == 40
