@@ -9,6 +9,7 @@ from conftest import seed_paragraphs
 from detectors import SemanticUnavailable, detect, detect_topics, load_topics, semantic_detect
 from detectors import _semantic
 from detectors._sentences import split_sentences
+from detectors._topics import alias_pattern
 
 TOPICS = load_topics(seeds.TOPICS_FILE)
 (US_IRAN,) = TOPICS
@@ -107,6 +108,15 @@ def test_bad_topics_file(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(ValueError, match=message):
         load_topics(path)
+
+
+def test_aliases_that_share_a_beginning_each_match_whole():
+    pattern = alias_pattern(["talk", "talks", "talking", "talking with", "talking to", "US", "U.S.", "reached * * deal",
+                             "reached a deal", "Iran"])
+    text = ("They talk; talks went on; talking with US and u.s. envoys, talking tomorrow; "
+            "they reached a deal, then reached a long-term deal. IRAN, Iran-backed, Pengiran, us")
+    assert [m.group() for m in pattern.finditer(text)] == [
+        "talk", "talks", "talking with", "US", "talking", "reached a deal", "reached a long-term deal", "IRAN"]
 
 
 def test_sentence_splitter_keeps_abbreviations_and_quotes():
