@@ -6,15 +6,14 @@
 Sets: the development set (us-iran-talks-dev/labeled.jsonl: real headlines and news text, 2004–2022)
 and newswatch's own cases in tests/data/ (us_iran_cases: written and tuned with the rules;
 us_iran_blind*: each written after a round of rule changes and scored before the next round).
---semantic also scores the optional semantic scorer (newswatch[semantic]) on the same sets, and the
-rules with the scorer as a second opinion on their weakest evidence (a lead, measured here only: the
-pipeline flags by the rules alone).
+newswatch's detector is the rules with the semantic second opinion its topic asks for (needs
+newswatch[semantic]); the rules alone are scored beside it. --semantic also scores the semantic
+scorer alone.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import gzip
 import json
 import statistics
@@ -28,14 +27,9 @@ sys.path.insert(0, str(ROOT))
 import trafilatura  # noqa: E402
 
 import seeds  # noqa: E402
-from detectors import detect_topics, load_topics, semantic_detect, semantic_detect_topics  # noqa: E402
+from detectors import detect_topics, load_topics, semantic_detect_topics  # noqa: E402
 
-OWN_SETS = ["us_iran_cases", "us_iran_blind"] + [f"us_iran_blind{n}" for n in range(2, 22)]
-# The second opinion flags an article whose only evidence is one body sentence when the semantic
-# scorer's margin on that sentence is at least this.
-SECOND_OPINION_MARGIN = 0.05
-
-
+OWN_SETS = ["us_iran_cases", "us_iran_blind"] + [f"us_iran_blind{n}" for n in range(2, 23)]
 def score(rows: list[dict], topics, detect=detect_topics) -> tuple[dict, list[tuple[str, dict, object]]]:
     tp = fp = fn = 0
     errors = []
@@ -56,15 +50,8 @@ def score(rows: list[dict], topics, detect=detect_topics) -> tuple[dict, list[tu
             "precision": precision, "recall": recall, "f1": f1}, errors
 
 
-def rules_with_second_opinion(topics, *, title: str | None, text: str):
-    """The rules' detection, flagged also when its only evidence is one body sentence (the score of one
-    sentence_weight) that the semantic scorer rates at SECOND_OPINION_MARGIN or more."""
-    detection = detect_topics(topics, title=title, text=text)
-    topic = next(t for t in topics if t.id == detection.topic)
-    if detection.flagged or len(detection.evidence) != 1 or detection.score != topic.sentence_weight:
-        return detection
-    margin = semantic_detect(topic, title=None, text=detection.evidence[0]).score
-    return dataclasses.replace(detection, flagged=margin is not None and margin >= SECOND_OPINION_MARGIN)
+def rules_alone(topics, *, title: str | None, text: str):
+    return detect_topics(topics, title=title, text=text, second_opinion=False)
 
 
 def per_thousand_words(topics, texts: list[str], repeat: int = 20, detect=detect_topics) -> float:
@@ -76,6 +63,17 @@ def per_thousand_words(topics, texts: list[str], repeat: int = 20, detect=detect
             detect(topics, title=None, text=text)
         timings.append((time.perf_counter() - start) / repeat * 1000 * 1000 / len(text.split()))
     return statistics.median(timings)
+
+
+def per_article_ms(topics, rows: list[dict], detect, repeat: int = 5) -> list[float]:
+    """ms to detect on each article (title and text)."""
+    timings = []
+    for row in rows:
+        start = time.perf_counter()
+        for _ in range(repeat):
+            detect(topics, title=row.get("title"), text=row["text"])
+        timings.append((time.perf_counter() - start) / repeat * 1000)
+    return timings
 
 
 def speed(topics, datasets: Path) -> tuple[float, float]:
@@ -106,13 +104,18 @@ def main() -> None:
     sets.update({name: ROOT / "tests" / "data" / f"{name}.jsonl" for name in OWN_SETS})
     sets = {name: [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
             for name, path in sets.items()}
-    all_errors = print_table("rules", sets, topics, detect_topics)
+    all_errors = print_table("newswatch", sets, topics, detect_topics)
     print(f"\n{len(all_errors)} errors" + ("" if args.show_errors else " (--show-errors lists them)"))
     if args.show_errors:
         for set_name, kind, row, detection in all_errors:
-            print(f"- {set_name} {row['id']} {kind} (score {detection.score}): {row.get('title') or row['text'][:100]}")
+            opinion = "" if detection.second_opinion is None else f", second opinion {detection.second_opinion}"
+            print(f"- {set_name} {row['id']} {kind} (score {detection.score}{opinion}): "
+                  f"{row.get('title') or row['text'][:100]}")
             for sentence in detection.evidence[:2]:
                 print(f"    evidence: {sentence[:160]}")
+
+    print()
+    print_table("rules alone", sets, topics, rules_alone)
 
     detect_ms, extract_ms = speed(topics, args.datasets)
     print("\nspeed, median per 1,000 words of real article text (aeb-dev pages of 200+ words):")
@@ -122,23 +125,30 @@ def main() -> None:
     on_topic = [path.read_text() for path in sorted(seeds.DOCUMENTS_DIR.glob("*.txt"))]
     print(f"  on-topic articles (the two seed documents, {', '.join(str(len(t.split())) for t in on_topic)} words): "
           f"detection {per_thousand_words(topics, on_topic):.2f} ms per 1,000 words")
+    asked = [row for rows in sets.values() for row in rows
+             if detect_topics(topics, title=row.get("title"), text=row["text"]).second_opinion is not None]
+    if asked:
+        with_it, without = (statistics.median(per_article_ms(topics, asked, detect)) for detect in
+                            (detect_topics, rules_alone))
+        print(f"  articles the second opinion is asked about ({len(asked)} of the sets' "
+              f"{sum(map(len, sets.values()))}): {with_it:.2f} ms each, median, against {without:.2f} ms "
+              "by the rules alone")
 
     if args.semantic:
         print()
         print_table("semantic scorer", sets, topics, semantic_detect_topics)
         print(f"  semantic scorer on the on-topic articles: "
               f"{per_thousand_words(topics, on_topic, detect=semantic_detect_topics):.2f} ms per 1,000 words")
-        print()
-        print_table(f"rules + second opinion ({SECOND_OPINION_MARGIN})", sets, topics, rules_with_second_opinion)
 
 
 def print_table(scorer: str, sets: dict[str, list[dict]], topics, detect) -> list:
     """Print one line of figures per set; return the errors, with the name of their set."""
     print(f"{scorer + ', set':<30}{'n':>5}{'pos':>5}{'tp':>5}{'fp':>5}{'fn':>5}{'precision':>11}{'recall':>8}{'F1':>7}")
     all_errors = []
-    for name, rows in sets.items():
+    own = [row for name, rows in sets.items() if name in OWN_SETS for row in rows]
+    for name, rows in [*sets.items(), ("own sets pooled", own)]:
         figures, errors = score(rows, topics, detect)
-        all_errors += [(name, *e) for e in errors]
+        all_errors += [(name, *e) for e in errors if name != "own sets pooled"]
         print(f"{name:<30}{figures['n']:>5}{figures['positives']:>5}{figures['tp']:>5}{figures['fp']:>5}"
               f"{figures['fn']:>5}{figures['precision']:>11.3f}{figures['recall']:>8.3f}{figures['f1']:>7.3f}")
     return all_errors

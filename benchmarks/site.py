@@ -3,8 +3,10 @@ sitemap and a feed over them, served by a real HTTP server in a process of its o
 
     python benchmarks/site.py --pages 2000     # serve until interrupted, printing a sources file
 
-The pages are the Article Extraction Benchmark's dev pages (../shared/datasets/aeb-dev) and the
-seeds demo site's articles, over and over, each at a URL of its own. Every tenth copy is a near
+The pages are the Article Extraction Benchmark's dev pages (../shared/datasets/aeb-dev), the
+seeds demo site's articles and one markets story whose only word of US–Iran talks is a sentence of
+its body (as real news often has: the flow then loads the semantic second opinion, as a real
+backfill does), over and over, each at a URL of its own. Every tenth copy is a near
 duplicate (its original with one sentence added), as a syndicated story is; the other copies have
 the letters of their text permuted, so that they read as distinct articles of the same shape and
 length to extraction, deduplication and detection.
@@ -33,14 +35,27 @@ FIRST_DAY = date(2024, 1, 1)
 SKIPPED_TAGS = {"script", "style", "noscript"}
 
 
+MARKETS_STORY = b"""<!DOCTYPE html><html lang="en"><head><title>Oil slips as supply worries ease</title>
+<meta property="article:published_time" content="2024-05-14T09:00:00Z"></head><body><article>
+<h1>Oil slips as supply worries ease</h1>
+<p>Brent crude fell 1 percent on Tuesday as inventories in the United States rose for a second week
+and refiners in Asia cut their purchases for June.</p>
+<p>Traders said sentiment shifted after reports that Iranian and American negotiators would meet
+again in Muscat next week.</p>
+<p>Prices had climbed for most of the month on worries about shipping through the Strait of Hormuz,
+where tanker rates reached their highest level since January. Analysts expect demand to recover in
+the summer driving season, when refinery runs usually peak.</p>
+</article></body></html>"""
+
+
 def real_pages(datasets: Path = DATASETS) -> list[bytes]:
-    """The real pages copies are made of: aeb-dev, then the seeds demo site's articles."""
+    """The real pages copies are made of: aeb-dev, the seeds demo site's articles, the markets story."""
     import seeds
 
     pages = [gzip.decompress(p.read_bytes()) for p in sorted((datasets / "aeb-dev" / "html").glob("*.html.gz"))]
     pages += [body for path, (ctype, body) in sorted(seeds.demo_site("http://seeds.example").items())
               if ctype.startswith("text/html") and path.endswith(".html")]
-    return pages
+    return pages + [MARKETS_STORY]
 
 
 def _text_nodes(tree) -> Iterator[tuple[object, str]]:

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import re
+import warnings
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+from ._semantic import SemanticUnavailable, best_margin
 from ._sentences import split_sentences
 from ._topics import Topic
 
@@ -37,6 +40,9 @@ class Detection:
     state: str | None = None
     actors: list[str] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
+    # The semantic second opinion's best margin on the evidence, when the rules fell short of the
+    # threshold and the topic asks for one (see _second_opinion); None otherwise.
+    second_opinion: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -135,13 +141,17 @@ def _continues(topic: Topic, sentence: str) -> bool:
                 or not (topic.side_a.search(sentence) or topic.side_b.search(sentence)))
 
 
-def detect(topic: Topic, *, title: str | None, text: str) -> Detection:
+def detect(topic: Topic, *, title: str | None, text: str, second_opinion: bool = True) -> Detection:
     """Score one article for one topic.
 
     A sentence is evidence when it names a party of each side and a talks term; the headline and the
     lead sentence weigh more than the rest. Two adjacent sentences that are evidence only together
     weigh least, unless the second continues the first (``_continues``): then the pair weighs as the
     first. The state is the one most evidence reports.
+
+    When the evidence falls short of the threshold and the topic's [semantic] table sets a
+    ``second_opinion`` margin, the semantic scorer rates it (``second_opinion=False`` skips that:
+    the rules alone, with no model loaded).
     """
     whole = f"{title or ''}\n{text}"
     if not (topic.side_a.search(whole) and topic.side_b.search(whole)
@@ -157,13 +167,13 @@ def detect(topic: Topic, *, title: str | None, text: str) -> Detection:
             weight = first_weight if _continues(topic, second) else topic.adjacent_weight
             found.append((f"{first} {second}", weight, pair_hit))
 
+    found = [(sentence, weight, hit) for sentence, weight, hit in found if hit is not None]
+    margin = None
+    if second_opinion and _score(weight for _, weight, _ in found) < topic.threshold:
+        found, margin = _second_opinion(topic, found)
     evidence, actors, terms, state_votes = [], {}, {}, {}
-    miss = 1.0
     for sentence, weight, hit in found:
-        if hit is None:
-            continue
         evidence.append(sentence)
-        miss *= 1.0 - weight
         for name in hit.actors:
             actors.setdefault(name.casefold(), name)
         for term in hit.terms:
@@ -171,7 +181,7 @@ def detect(topic: Topic, *, title: str | None, text: str) -> Detection:
         for state, pattern in topic.states.items():
             if pattern.search(sentence):
                 state_votes[state] = state_votes.get(state, 0.0) + weight
-    score = round(min(1.0, 1.0 - miss), 3)
+    score = _score(weight for _, weight, _ in found)
     order = list(topic.states)
     state = max(state_votes, key=lambda s: (state_votes[s], -order.index(s))) if state_votes else None
     return Detection(
@@ -182,9 +192,47 @@ def detect(topic: Topic, *, title: str | None, text: str) -> Detection:
         state=state,
         actors=list(actors.values()),
         terms=list(terms.values()),
+        second_opinion=margin,
     )
 
 
-def detect_topics(topics: list[Topic], *, title: str | None, text: str) -> Detection:
+def _score(weights: Iterable[float]) -> float:
+    """1 - the product of (1 - weight): each piece of evidence makes a miss less likely."""
+    miss = 1.0
+    for weight in weights:
+        miss *= 1.0 - weight
+    return round(min(1.0, 1.0 - miss), 3)
+
+
+def _second_opinion(topic: Topic, found: list[tuple[str, float, _Found]]) -> tuple[list, float | None]:
+    """The evidence after the topic's semantic second opinion, and the best margin it gave (None when
+    it gave none). A piece of evidence that weighs less than the lead sentence weighs as much as the
+    lead when the semantic scorer's margin on it is the topic's ``second_opinion`` or more."""
+    wanted = topic.semantic.second_opinion if topic.semantic else None
+    if wanted is None or not found:
+        return found, None
+    try:
+        margins = [best_margin(topic, split_sentences(sentence))[0] if weight < topic.lead_weight else None
+                   for sentence, weight, _ in found]
+    except SemanticUnavailable as exc:
+        warnings.warn(f"{exc}. Topic {topic.id!r} asks for a semantic second opinion: without it, only its "
+                      "rules flag articles", stacklevel=3)
+        return found, None
+    confirmed = [(sentence, topic.lead_weight if margin is not None and margin >= wanted else weight, hit)
+                 for (sentence, weight, hit), margin in zip(found, margins, strict=True)]
+    return confirmed, max((m for m in margins if m is not None), default=None)
+
+
+def detect_topics(topics: list[Topic], *, title: str | None, text: str, second_opinion: bool = True) -> Detection:
     """The detection of the highest-scoring topic (the first listed on ties)."""
-    return max((detect(t, title=title, text=text) for t in topics), key=lambda d: d.score)
+    return max((detect(t, title=title, text=text, second_opinion=second_opinion) for t in topics),
+               key=lambda d: d.score)
+
+
+def with_second_opinion(topics: list[Topic], detection: Detection, *, title: str | None, text: str) -> Detection:
+    """``detection``, made with ``second_opinion=False``, as ``detect_topics`` would have made it with
+    one: detected again only when the rules found evidence short of the threshold, which is all a
+    second opinion ever changes. So a process that detects many articles need not load the model."""
+    if detection.flagged or not detection.evidence:
+        return detection
+    return detect_topics(topics, title=title, text=text)

@@ -62,6 +62,8 @@ class SemanticExamples:
     threshold: float
     examples: tuple[str, ...]
     counter_examples: tuple[str, ...]
+    # The margin at which the scorer confirms evidence the rules found too weak; None: never asked.
+    second_opinion: float | None = None
 
 
 @dataclass(frozen=True)
@@ -162,11 +164,12 @@ def _semantic_examples(table: object, words, where: str) -> SemanticExamples | N
         return None
     if not isinstance(table, dict):
         raise ValueError(f"{where}: semantic must be a table")
-    threshold = float(table.get("threshold", 0.0))
-    if not -1.0 <= threshold <= 1.0:
-        raise ValueError(f"{where}: semantic threshold must be between -1 and 1")
-    return SemanticExamples(threshold, tuple(words("examples", within=table)),
-                            tuple(words("counter_examples", within=table)))
+    margins = {key: table[key] for key in ("threshold", "second_opinion") if key in table}
+    for key, margin in margins.items():
+        if not (isinstance(margin, int | float) and -1.0 <= margin <= 1.0):
+            raise ValueError(f"{where}: semantic {key} must be a number between -1 and 1")
+    return SemanticExamples(margins.get("threshold", 0.0), tuple(words("examples", within=table)),
+                            tuple(words("counter_examples", within=table)), margins.get("second_opinion"))
 
 
 def _other_parties(names: list[str], sides: list[str]) -> list[str]:

@@ -17,7 +17,7 @@ from prefect.tasks import exponential_backoff
 from pydantic import SecretStr
 
 import alerts
-from detectors import Detection, Topic
+from detectors import Detection, Topic, with_second_opinion
 from extractors import Article, SiteMemory
 from newswatch.analysis import analyse
 from newswatch.settings import Settings, split_alert_urls
@@ -143,11 +143,14 @@ def collect(plan: Plan, *, fetch: FetchSettings, topics: list[Topic], pool: Exec
                 else (analyse(page, topics, plan.site_memory) for page in pages))
     for analysis in analyses:
         harvest.seconds["extract"] += analysis.extract_seconds
-        harvest.seconds["detect"] += analysis.detect_seconds
         if analysis.error:
             harvest.failures.append((analysis.url, analysis.error))
-        else:
-            harvest.articles.append((analysis.article, analysis.detection))
+            continue
+        second_look = time.perf_counter()
+        article = analysis.article
+        detection = with_second_opinion(topics, analysis.detection, title=article.title, text=article.text)
+        harvest.seconds["detect"] += analysis.detect_seconds + time.perf_counter() - second_look
+        harvest.articles.append((article, detection))
     get_run_logger().info("%s: %d fetched, %d failed", plan.source, len(plan.todo), len(harvest.failures))
     return harvest
 

@@ -39,8 +39,8 @@ from ._steps import (
 )
 
 # Pages per chunk: the unit of resuming, what a rerun may fetch again, and what bounds the flow's
-# memory (two chunks of page bodies in flight: 200 pages of 170 KB, in the pipeline benchmark).
-DEFAULT_CHUNK_SIZE = 100
+# memory (two chunks of page bodies in flight: 100 pages of 170 KB, in the pipeline benchmark).
+DEFAULT_CHUNK_SIZE = 50
 # Chunks fetched or extracted at once on one machine: what a backfill holds in memory.
 CHUNKS_IN_FLIGHT = 2
 
@@ -163,7 +163,7 @@ def backfill(since: date, until: date, sources_file: str | None = None, urls_fil
     it stopped, and a rerun of a finished range stores and alerts nothing new. Alerts default to one
     digest per channel at the end, so a backfill never floods a channel.
 
-    chunk_size: pages per chunk (default: 100).
+    chunk_size: pages per chunk (default: 50).
     workers: processes that extract pages (default: one per core).
     dask_address: a Dask scheduler (default: NEWSWATCH_DASK_ADDRESS) whose workers fetch and extract
     the pages instead; the store stays in this flow's process.

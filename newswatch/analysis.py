@@ -55,7 +55,8 @@ def _exit_with(owner_pid: int) -> None:
 def analyse(page: FetchedPage, topics: list[Topic] | None = None,
             site_memory: Mapping[str, SiteMemory] | None = None) -> Analysis:
     """Extract a page's article (without the chrome its site repeats, as ``site_memory`` knows it) and
-    detect its topics (with ``topics``, or a pool worker's)."""
+    detect its topics (with ``topics``, or a pool worker's) by their rules: the semantic second
+    opinion (``detectors.with_second_opinion``) is the caller's, so that workers never load its model."""
     started = time.perf_counter()
     try:
         article = extract_article(page.body, url=page.url, site_memory=site_memory)
@@ -63,7 +64,7 @@ def analyse(page: FetchedPage, topics: list[Topic] | None = None,
         return Analysis(page.url, error=f"extraction: {exc}", extract_seconds=time.perf_counter() - started)
     extracted = time.perf_counter()
     detection = detect_topics(topics if topics is not None else _worker_topics, title=article.title,
-                              text=article.text)
+                              text=article.text, second_opinion=False)
     return Analysis(page.url, article, detection, extract_seconds=extracted - started,
                     detect_seconds=time.perf_counter() - extracted)
 

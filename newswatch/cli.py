@@ -133,7 +133,7 @@ def backfill(
     alert_mode: Annotated[BackfillAlertMode, typer.Option(
         help="digest (one message per channel at the end), each or none.")] = BackfillAlertMode.digest,
     chunk_size: Annotated[int | None, typer.Option(
-        min=1, help="Pages per chunk (memory, and the unit of resuming; default: 100).")] = None,
+        min=1, help="Pages per chunk (memory, and the unit of resuming; default: 50).")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Extraction processes (default: one per core).")] = None,
     dask: Annotated[str | None, typer.Option(
         help="A Dask scheduler (tcp://host:8786) whose workers fetch and extract the pages "

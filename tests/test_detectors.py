@@ -1,3 +1,4 @@
+import copy
 import json
 import sys
 from pathlib import Path
@@ -6,7 +7,7 @@ import pytest
 
 import seeds
 from conftest import seed_paragraphs
-from detectors import SemanticUnavailable, detect, detect_topics, load_topics, semantic_detect
+from detectors import SemanticUnavailable, detect, detect_topics, load_topics, semantic_detect, with_second_opinion
 from detectors import _semantic
 from detectors._sentences import split_sentences
 from detectors._topics import alias_pattern
@@ -79,7 +80,8 @@ def test_states(title, text, state):
 
 def test_headline_and_lead_outweigh_a_single_body_sentence():
     mention = "Separately, U.S. and Iranian diplomats held talks last year."
-    assert not detect(US_IRAN, title="Markets close higher", text=f"Stocks rose on Monday. {mention}").flagged
+    body = detect(US_IRAN, title="Markets close higher", text=f"Stocks rose on Monday. {mention}", second_opinion=False)
+    assert not body.flagged and body.score == US_IRAN.sentence_weight
     assert detect(US_IRAN, title="Markets close higher", text=mention).flagged  # the lead sentence
     assert detect(US_IRAN, title="US and Iran hold talks", text="Diplomats met.").score > US_IRAN.threshold
 
@@ -102,6 +104,8 @@ def test_a_topic_is_data(tmp_path):
     ('[topics.x]\nside_a = ["A"]\nside_b = []\nterms = ["talks"]\n', "'side_b'"),
     ('[topics.x]\nside_a = ["A"]\nside_b = ["B"]\nterms = ["talks"]\n[topics.x.semantic]\nexamples = ["A met B."]\n',
      "'counter_examples'"),
+    ('[topics.x]\nside_a = ["A"]\nside_b = ["B"]\nterms = ["talks"]\n[topics.x.semantic]\nexamples = ["A met B."]\n'
+     'counter_examples = ["C met D."]\nsecond_opinion = "high"\n', "second_opinion must be a number"),
 ])
 def test_bad_topics_file(tmp_path, content, message):
     path = tmp_path / "topics.toml"
@@ -132,7 +136,9 @@ def curated_cases() -> list[dict]:
 
 @pytest.mark.parametrize("case", curated_cases(), ids=lambda case: case["id"])
 def test_curated_cases(case):
-    detection = detect(US_IRAN, title=case["title"], text=case["text"])
+    # These cases were written with the rules and pin them. The second opinion's errors on them (one
+    # false flag: neg-passing-2024) are counted by benchmarks/detector.py with the blind batches'.
+    detection = detect(US_IRAN, title=case["title"], text=case["text"], second_opinion=False)
     assert detection.flagged == bool(case["label"])
     if case["label"] and case["state"]:
         assert detection.state == case["state"]
@@ -209,7 +215,7 @@ def test_the_semantic_model_ships_with_its_package(monkeypatch, tmp_path):
         raise AssertionError("the semantic scorer tried to download its model")
     monkeypatch.setattr("requests.get", no_download)
     monkeypatch.setenv("HOME", str(tmp_path))  # and no model cached in ~/.cache
-    _semantic._model.cache_clear()
+    _semantic._loaded_model.cache_clear()
     assert semantic_detect(US_IRAN, title="US and Iran hold talks", text="Envoys met.").score is not None
 
 
@@ -219,6 +225,72 @@ def test_the_semantic_scorer_needs_its_extra_and_examples(monkeypatch, tmp_path)
     with pytest.raises(SemanticUnavailable, match="no \\[semantic\\] table"):
         semantic_detect(load_topics(topics_file)[0], title=None, text="A and B held talks.")
     monkeypatch.setitem(sys.modules, "wordllama", None)  # as if the extra were not installed
-    _semantic._model.cache_clear()
+    _semantic._loaded_model.cache_clear()
     with pytest.raises(SemanticUnavailable, match=r"pip install 'newswatch\[semantic\]'"):
         semantic_detect(US_IRAN, title=None, text="Nothing to score here.")
+
+
+MARKETS_TALKS = ("Oil slips as supply worries ease",
+                 "Brent crude fell 1% on Tuesday as inventories rose. Traders said sentiment shifted after reports "
+                 "that Iranian and American negotiators would meet again in Muscat next week.")
+MARKETS_QUARREL = ("Shipping rates climb in the Gulf",
+                   "Tanker rates rose for a third week. At the United Nations, the American envoy blamed Tehran for "
+                   "arming militias, while Iran's representative said Washington was fuelling the conflict.")
+
+
+def test_a_second_opinion_flags_evidence_the_rules_find_too_weak():
+    (title, text), (other_title, other_text) = MARKETS_TALKS, MARKETS_QUARREL
+    rules = detect(US_IRAN, title=title, text=text, second_opinion=False)
+    assert not rules.flagged and len(rules.evidence) == 1 and rules.second_opinion is None  # one body sentence
+    confirmed = detect(US_IRAN, title=title, text=text)
+    assert confirmed.flagged and confirmed.score == US_IRAN.lead_weight  # it weighs as the lead
+    assert confirmed.second_opinion >= US_IRAN.semantic.second_opinion
+    doubted = detect(US_IRAN, title=other_title, text=other_text)
+    assert doubted.evidence and not doubted.flagged and doubted.second_opinion < US_IRAN.semantic.second_opinion
+
+
+def test_a_second_opinion_is_only_asked_when_the_rules_fall_short():
+    flagged = detect(US_IRAN, title="US and Iran hold talks in Oman", text="Envoys met for three hours.")
+    assert flagged.flagged and flagged.second_opinion is None
+    assert detect(US_IRAN, title="Markets", text="Shares rose in Tehran.").second_opinion is None  # no evidence
+
+
+@pytest.mark.parametrize("name", ["us_iran_cases", "us_iran_blind18", "us_iran_blind19", "us_iran_blind20"])
+def test_a_second_opinion_given_later_is_the_same(name):
+    # Extraction processes detect by the rules; the flow adds the second opinion to what they found.
+    for row in map(json.loads, (Path(__file__).parent / "data" / f"{name}.jsonl").read_text().splitlines()):
+        rules = detect_topics(TOPICS, title=row["title"], text=row["text"], second_opinion=False)
+        assert with_second_opinion(TOPICS, rules, title=row["title"], text=row["text"]) == \
+            detect_topics(TOPICS, title=row["title"], text=row["text"]), row["id"]
+
+
+def test_without_the_extra_the_rules_decide_and_a_warning_says_why(monkeypatch):
+    monkeypatch.setitem(sys.modules, "wordllama", None)  # as if the extra were not installed
+    _semantic._loaded_model.cache_clear()
+    title, text = MARKETS_TALKS
+    with pytest.warns(UserWarning, match=r"pip install 'newswatch\[semantic\]'.*rules"):
+        detection = detect(US_IRAN, title=title, text=text)
+    assert not detection.flagged and detection.second_opinion is None
+    monkeypatch.undo()
+    _semantic._loaded_model.cache_clear()
+
+
+def test_a_topic_without_a_second_opinion_never_loads_the_model(monkeypatch, tmp_path):
+    topics_file = tmp_path / "topics.toml"
+    topics_file.write_text('[topics.x]\nside_a = ["A"]\nside_b = ["B"]\nterms = ["talks"]\n'
+                           '[topics.x.semantic]\nexamples = ["A and B held talks."]\ncounter_examples = ["C met D."]\n')
+    monkeypatch.setitem(sys.modules, "wordllama", None)
+    _semantic._loaded_model.cache_clear()
+    detection = detect(load_topics(topics_file)[0], title=None, text="Rain fell. Then A and B held talks.")
+    assert detection.evidence and not detection.flagged and detection.second_opinion is None
+    monkeypatch.undo()
+    _semantic._loaded_model.cache_clear()
+
+
+def test_the_narrowed_weights_give_the_same_embeddings():
+    model = _semantic._model()
+    wide = copy.copy(model)
+    wide.embedding = model.embedding.astype("float32")  # as WordLlama loads them
+    sentences = [MARKETS_TALKS[1], MARKETS_QUARREL[1], "Iran and the United States held talks."]
+    assert model.embedding.dtype == "float16"
+    assert (model.embed(sentences, norm=True) == wide.embed(sentences, norm=True)).all()
