@@ -1,6 +1,7 @@
 import copy
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -279,9 +280,11 @@ def test_a_topic_without_a_second_opinion_never_loads_the_model(monkeypatch, tmp
     topics_file = tmp_path / "topics.toml"
     topics_file.write_text('[topics.x]\nside_a = ["A"]\nside_b = ["B"]\nterms = ["talks"]\n'
                            '[topics.x.semantic]\nexamples = ["A and B held talks."]\ncounter_examples = ["C met D."]\n')
-    monkeypatch.setitem(sys.modules, "wordllama", None)
+    monkeypatch.setitem(sys.modules, "wordllama", None)  # loading it would warn, and the warning fail the test
     _semantic._loaded_model.cache_clear()
-    detection = detect(load_topics(topics_file)[0], title=None, text="Rain fell. Then A and B held talks.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        detection = detect(load_topics(topics_file)[0], title=None, text="Rain fell. Then A and B held talks.")
     assert detection.evidence and not detection.flagged and detection.second_opinion is None
     monkeypatch.undo()
     _semantic._loaded_model.cache_clear()
