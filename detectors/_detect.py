@@ -209,7 +209,7 @@ def _second_opinion(topic: Topic, found: list[tuple[str, float, _Found]]) -> tup
     it gave none). A piece of evidence that weighs less than the lead sentence weighs as much as the
     lead when the semantic scorer's margin on it is the topic's ``second_opinion`` or more."""
     wanted = topic.semantic.second_opinion if topic.semantic else None
-    if wanted is None or not found:
+    if wanted is None:
         return found, None
     try:
         margins = [best_margin(topic, split_sentences(sentence))[0] if weight < topic.lead_weight else None

@@ -30,12 +30,12 @@ class SemanticDetection:
         return {"topic": self.topic, "flagged": self.flagged, "score": self.score, "sentence": self.sentence}
 
 
+_LOADING = threading.Lock()
+
+
 def _model():
     with _LOADING:  # a model for the whole process, though several threads may ask for it at once
         return _loaded_model()
-
-
-_LOADING = threading.Lock()
 
 
 @functools.cache
