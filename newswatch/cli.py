@@ -19,7 +19,8 @@ from rich.table import Table
 
 app = typer.Typer(help="Scheduled news monitoring: fetch, extract, deduplicate, flag US–Iran talks, alert.",
                   no_args_is_help=True, add_completion=False)
-console = Console(stderr=True)
+# Messages carry paths and URLs: wrapping them at the terminal's width would break them in logs.
+console = Console(stderr=True, soft_wrap=True)
 
 class AlertMode(StrEnum):
     each = "each"
