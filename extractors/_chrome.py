@@ -178,8 +178,52 @@ def _card_grids(tree) -> list:
     return grids
 
 
+# Fewer words than this besides the headline are a header (byline, date, standfirst), not a story.
+_BODY_WORDS = 60
+
+
+def _other_articles(headline) -> list:
+    """The <article> elements that neither hold the headline's <article> nor sit inside it. An
+    <article> is one self-contained story, so the others are other stories: "You may also like",
+    the next story of an endless scroll, a comment. Nothing when the headline is in no <article>, or
+    in one that holds little but the headline: a page may use one for the story's header and another
+    for its body."""
+    home = next(headline.iterancestors("article"), None) if headline is not None else None
+    if home is None or len(home.text_content().split()) - len(headline.text_content().split()) < _BODY_WORDS:
+        return []
+    outer = set(home.iterancestors("article"))
+    return [element for element in home.getroottree().iter("article")
+            if element is not home and element not in outer and home not in element.iterancestors()]
+
+
+# Characters that may separate the links of a card: "Story one | Story two".
+_LINK_SEPARATORS = " \t\n|·•,"
+
+
+def _is_card_of_links(element) -> bool:
+    """True when ``element`` holds two or more links of 3+ words and no text outside its links."""
+    if sum(len(link.text_content().split()) >= 3 for link in element.iter("a")) < 2:
+        return False
+    return not "".join(element.xpath(".//text()[not(ancestor::a)]")).strip(_LINK_SEPARATORS)
+
+
+def _cards_in_paragraphs(tree) -> list:
+    """The smallest elements inside a paragraph that are nothing but links to other stories: the
+    hover card a site attaches to a person's name, shown by CSS and printed by text extraction
+    in the middle of the sentence ("Rep. Ilhan OmarIlhan OmarHillicon Valley: ...")."""
+    cards = []
+    for paragraph in tree.xpath("//p[count(.//a) >= 2]"):
+        found = [element for element in paragraph.iterdescendants()
+                 if isinstance(element.tag, str) and element.tag != "a"
+                 and next(element.iterancestors("a"), None) is None and _is_card_of_links(element)]
+        inner = set(found)
+        cards += [card for card in found if not any(element in inner for element in card.iterdescendants())]
+    return cards
+
+
 def remove_chrome_blocks(tree: lxml_html.HtmlElement, headline) -> list[Removal]:
-    """Drop teaser blocks and headline lists from the tree in place; return what went."""
+    """Drop teaser blocks, headline lists, other stories' <article> elements and cards of links
+    inside paragraphs from the tree in place; return what went."""
     headline_text = _squash(headline.text_content()).casefold() if headline is not None else ""
     found: list[tuple[object, str]] = []
     for element in tree.xpath(_CONTROL_CANDIDATES):
@@ -191,6 +235,8 @@ def remove_chrome_blocks(tree: lxml_html.HtmlElement, headline) -> list[Removal]
         if _is_headline_list(element):
             found.append((element, "list of headlines"))
     found += [(grid, "list of headlines") for grid in _card_grids(tree)]
+    found += [(other, "article element of another story") for other in _other_articles(headline)]
+    found += [(card, "card of other stories inside a paragraph") for card in _cards_in_paragraphs(tree)]
 
     blocks = {id(b) for b, _ in found}
     removals = []

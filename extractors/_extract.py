@@ -9,6 +9,7 @@ from trafilatura.utils import load_html
 
 from ._article import Article
 from ._chrome import filter_chrome_lines, find_headline, remove_chrome_blocks
+from ._embeds import unwrap_embedded_posts
 from ._site_memory import SiteMemory, site_of
 
 # Real article pages are far smaller; past this the input is an error, not a page.
@@ -39,6 +40,7 @@ def extract_article(html: bytes | str, *, url: str | None = None,
     tree = _parse(html)
     title = _meta(tree, "og:title") or _jsonld_headline(tree)
     removed = remove_chrome_blocks(tree, find_headline(tree, title))
+    unwrap_embedded_posts(tree)
     document = trafilatura.bare_extraction(
         tree, url=url, include_comments=False, with_metadata=True
     )

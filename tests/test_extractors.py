@@ -120,6 +120,56 @@ def test_headings_left_by_lists_of_other_stories_are_dropped():
     assert "The latest round was related to the prisoner file" in article.text
 
 
+MORE_ARTICLE = "".join(f"<p>{sentence}</p>" for sentence in [
+    "Neither side released a statement after the session, which lasted more than four hours.",
+    "Analysts said the choice of Muscat reflected Oman's long record as a discreet channel between the two.",
+])
+
+
+def test_article_elements_of_other_stories_are_removed():
+    other_story = ("<article class='post'><p>Gratitude lives in the details: a smile on waking, a prayer of thanks for "
+                   "another day, and the patience to see that real happiness comes from within, whatever the "
+                   "weather and whatever the news may bring to the door …</p></article>")
+    html = ("<!DOCTYPE html><html lang='en'><head><title>Envoys meet in Muscat</title></head><body><main>"
+            f"<article class='post'><h1>Envoys meet in Muscat</h1>{ARTICLE}{MORE_ARTICLE}</article>"
+            f"<article class='post'><h3>You may also like</h3>{other_story}{other_story.replace('Gratitude', 'Hope')}"
+            "</article></main></body></html>")
+    article = extract_article(html)
+    assert "real happiness comes from within" not in article.text
+    assert "second round of indirect talks" in article.text
+    assert "article element of another story" in {r.reason for r in article.removed}
+
+
+def test_a_body_in_an_article_element_apart_from_the_headlines_is_kept():
+    html = ("<!DOCTYPE html><html lang='en'><head><title>Envoys meet in Muscat</title></head><body><main>"
+            "<article class='story-header'><h1>Envoys meet in Muscat</h1><p>By Staff Reporter</p></article>"
+            f"<article class='story-body'>{ARTICLE * 2}</article></main></body></html>")
+    article = extract_article(html)
+    assert "second round of indirect talks" in article.text
+    assert "article element of another story" not in {r.reason for r in article.removed}
+
+
+def test_an_embedded_post_is_kept_as_the_article_quotes_it():
+    post = ("<div class='social-media-embed'><blockquote class='twitter-tweet'><p lang='en'>Useful talks in Muscat "
+            "today; the ball is now in Washington's court.</p>— Foreign Minister (@fm) "
+            "<a href='https://twitter.com/fm/status/1'>April 12, 2025</a></blockquote>"
+            "<script async src='https://platform.twitter.com/widgets.js'></script></div>")
+    article = extract_article(page(ARTICLE.replace("</p>", f"</p>{post}", 1)))
+    assert "the ball is now in Washington's court" in article.text
+    assert "Officials said the next round would take place in Rome" in article.text
+
+
+def test_a_card_of_other_stories_inside_a_sentence_is_removed():
+    card = ("<span class='person'><a href='/people/albusaidi'>Badr Albusaidi</a><span class='hover'>"
+            "<a href='/people/albusaidi'>Badr Albusaidi</a><a href='/a'>Oman hosts a second round of talks</a> "
+            "<a href='/b'>Foreign minister visits Tehran for consultations</a></span></span>")
+    body = ARTICLE + f"<p>The talks were led by {card}, Oman's foreign minister, who carried the messages.</p>"
+    article = extract_article(page(body))
+    assert "The talks were led by Badr Albusaidi, Oman's foreign minister, who carried the messages." in article.text
+    assert "Oman hosts a second round" not in article.text
+    assert "card of other stories inside a paragraph" in {r.reason for r in article.removed}
+
+
 def test_the_header_row_of_a_table_is_kept():
     table = ("<table><tr><th>Round</th><th>Venue</th><th>Mediator</th></tr>"
              "<tr><td>First round, April 12</td><td>Muscat, Oman</td><td>Badr Albusaidi, foreign minister</td></tr></table>")
