@@ -29,7 +29,7 @@ import trafilatura  # noqa: E402
 import seeds  # noqa: E402
 from detectors import detect_topics, load_topics, semantic_detect_topics  # noqa: E402
 
-OWN_SETS = ["us_iran_cases", "us_iran_blind"] + [f"us_iran_blind{n}" for n in range(2, 23)]
+OWN_SETS = ["us_iran_cases", "us_iran_blind"] + [f"us_iran_blind{n}" for n in range(2, 24)]
 def score(rows: list[dict], topics, detect=detect_topics) -> tuple[dict, list[tuple[str, dict, object]]]:
     tp = fp = fn = 0
     errors = []
