@@ -143,7 +143,7 @@ def test_article_elements_of_other_stories_are_removed():
 def test_a_body_in_an_article_element_apart_from_the_headlines_is_kept():
     html = ("<!DOCTYPE html><html lang='en'><head><title>Envoys meet in Muscat</title></head><body><main>"
             "<article class='story-header'><h1>Envoys meet in Muscat</h1><p>By Staff Reporter</p></article>"
-            f"<article class='story-body'>{ARTICLE * 2}</article></main></body></html>")
+            f"<article class='story-body'>{ARTICLE}{MORE_ARTICLE}</article></main></body></html>")
     article = extract_article(html)
     assert "second round of indirect talks" in article.text
     assert "article element of another story" not in {r.reason for r in article.removed}
