@@ -8,7 +8,8 @@ and newswatch's own cases in tests/data/ (us_iran_cases: written and tuned with 
 us_iran_blind*: each written after a round of rule changes and scored before the next round).
 newswatch's detector is the rules with the semantic second opinion its topic asks for (needs
 newswatch[semantic]); the rules alone are scored beside it. --semantic also scores the semantic
-scorer alone.
+scorer alone. "state right" counts, among the flagged positives whose rows list the states a reader
+could give them ("states", the likeliest first), those whose state is one of them.
 """
 
 from __future__ import annotations
@@ -35,12 +36,17 @@ OWN_SETS = ["us_iran_cases"] + sorted((path.stem for path in (ROOT / "tests" / "
 
 
 def score(rows: list[dict], topics, detect=detect_topics) -> tuple[dict, list[tuple[str, dict, object]]]:
-    tp = fp = fn = 0
+    tp = fp = fn = states_right = states_labelled = 0
     errors = []
     for row in rows:
         detection = detect(topics, title=row.get("title"), text=row["text"])
         if detection.flagged and row["label"]:
             tp += 1
+            if "states" in row:  # the states a reader could give the article, the likeliest first
+                states_labelled += 1
+                states_right += detection.state in row["states"]
+                if detection.state not in row["states"]:
+                    errors.append((f"state {detection.state}, not {' / '.join(row['states'])}", row, detection))
         elif detection.flagged:
             fp += 1
             errors.append(("false positive", row, detection))
@@ -51,7 +57,8 @@ def score(rows: list[dict], topics, detect=detect_topics) -> tuple[dict, list[tu
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"n": len(rows), "positives": tp + fn, "tp": tp, "fp": fp, "fn": fn,
-            "precision": precision, "recall": recall, "f1": f1}, errors
+            "precision": precision, "recall": recall, "f1": f1,
+            "states": f"{states_right}/{states_labelled}" if states_labelled else ""}, errors
 
 
 def rules_alone(topics, *, title: str | None, text: str):
@@ -94,7 +101,8 @@ def speed(topics, datasets: Path) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
-    parser.add_argument("--show-errors", action="store_true", help="print every false positive and negative")
+    parser.add_argument("--show-errors", action="store_true",
+                        help="print every false positive and negative, and every wrong state")
     parser.add_argument("--semantic", action="store_true", help="score the optional semantic scorer too")
     args = parser.parse_args()
     topics = load_topics(seeds.TOPICS_FILE)
@@ -104,7 +112,9 @@ def main() -> None:
     sets = {name: [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
             for name, path in sets.items()}
     all_errors = print_table("newswatch", sets, topics, detect_topics)
-    print(f"\n{len(all_errors)} errors" + ("" if args.show_errors else " (--show-errors lists them)"))
+    wrong_states = sum(kind.startswith("state") for _, kind, _, _ in all_errors)
+    print(f"\n{len(all_errors) - wrong_states} errors, {wrong_states} wrong states"
+          + ("" if args.show_errors else " (--show-errors lists them)"))
     if args.show_errors:
         for set_name, kind, row, detection in all_errors:
             opinion = "" if detection.second_opinion is None else f", second opinion {detection.second_opinion}"
@@ -142,14 +152,16 @@ def main() -> None:
 
 def print_table(scorer: str, sets: dict[str, list[dict]], topics, detect) -> list:
     """Print one line of figures per set; return the errors, with the name of their set."""
-    print(f"{scorer + ', set':<30}{'n':>5}{'pos':>5}{'tp':>5}{'fp':>5}{'fn':>5}{'precision':>11}{'recall':>8}{'F1':>7}")
+    print(f"{scorer + ', set':<30}{'n':>5}{'pos':>5}{'tp':>5}{'fp':>5}{'fn':>5}{'precision':>11}{'recall':>8}{'F1':>7}"
+          f"{'state right':>13}")
     all_errors = []
     own = [row for name, rows in sets.items() if name in OWN_SETS for row in rows]
     for name, rows in [*sets.items(), ("own sets pooled", own)]:
         figures, errors = score(rows, topics, detect)
         all_errors += [(name, *e) for e in errors if name != "own sets pooled"]
         print(f"{name:<30}{figures['n']:>5}{figures['positives']:>5}{figures['tp']:>5}{figures['fp']:>5}"
-              f"{figures['fn']:>5}{figures['precision']:>11.3f}{figures['recall']:>8.3f}{figures['f1']:>7.3f}")
+              f"{figures['fn']:>5}{figures['precision']:>11.3f}{figures['recall']:>8.3f}{figures['f1']:>7.3f}"
+              f"{figures['states']:>13}")
     return all_errors
 
 

@@ -157,11 +157,11 @@ def detect(topic: Topic, *, title: str | None, text: str, second_opinion: bool =
     if not (topic.side_a.search(whole) and topic.side_b.search(whole)
             and (topic.terms.search(whole) or topic.addressed_terms.search(whole))):
         return Detection(topic=topic.id, flagged=False, score=0.0)  # most articles: no sentence can be evidence
-    body = split_sentences(text)
-    candidates = [(s, topic.headline_weight) for s in split_sentences(title or "")]
+    headline, body = split_sentences(title or ""), split_sentences(text)
+    candidates = [(s, topic.headline_weight) for s in headline]
     candidates += [(s, topic.lead_weight if i == 0 else topic.sentence_weight) for i, s in enumerate(body)]
     found = [(sentence, weight, _find(topic, sentence)) for sentence, weight in candidates]
-    body_found = found[len(candidates) - len(body):]
+    body_found = found[len(headline):]
     for (first, first_weight, first_hit), (second, _, second_hit) in zip(body_found, body_found[1:], strict=False):
         if first_hit is None and second_hit is None and (pair_hit := _find(topic, f"{first} {second}")):
             weight = first_weight if _continues(topic, second) else topic.adjacent_weight
@@ -171,19 +171,15 @@ def detect(topic: Topic, *, title: str | None, text: str, second_opinion: bool =
     margin = None
     if second_opinion and _score(weight for _, weight, _ in found) < topic.threshold:
         found, margin = _second_opinion(topic, found)
-    evidence, actors, terms, state_votes = [], {}, {}, {}
-    for sentence, weight, hit in found:
+    evidence, actors, terms = [], {}, {}
+    for sentence, _, hit in found:
         evidence.append(sentence)
         for name in hit.actors:
             actors.setdefault(name.casefold(), name)
         for term in hit.terms:
             terms.setdefault(term.casefold(), term)
-        for state, pattern in topic.states.items():
-            if pattern.search(sentence):
-                state_votes[state] = state_votes.get(state, 0.0) + weight
     score = _score(weight for _, weight, _ in found)
-    order = list(topic.states)
-    state = max(state_votes, key=lambda s: (state_votes[s], -order.index(s))) if state_votes else None
+    state = _state(topic, headline + [s for s in evidence if s not in headline]) if evidence else None
     return Detection(
         topic=topic.id,
         flagged=score >= topic.threshold,
@@ -194,6 +190,20 @@ def detect(topic: Topic, *, title: str | None, text: str, second_opinion: bool =
         terms=list(terms.values()),
         second_opinion=margin,
     )
+
+
+def _state(topic: Topic, sentences: list[str]) -> str | None:
+    """The state of the talks the article reports: the state phrase that comes first in the first of
+    ``sentences`` that has one (of two that start together, the longer). News puts what happened
+    first: the headline, whether or not it is evidence, then the lead, and the main clause; what
+    follows is background ("…, after months of stalled talks")."""
+    order = list(topic.states)
+    for sentence in sentences:
+        found = [(m.start(), m.start() - m.end(), order.index(state)) for state, pattern in topic.states.items()
+                 if (m := pattern.search(sentence))]
+        if found:
+            return order[min(found)[2]]
+    return None
 
 
 def _score(weights: Iterable[float]) -> float:

@@ -79,6 +79,24 @@ def test_states(title, text, state):
     assert detection.state == state
 
 
+@pytest.mark.parametrize("title, text, state", [
+    # The headline's state, before the body's background.
+    ("Vienna talks to resume next week", "Iranian and U.S. negotiators will return to Vienna on Monday. The talks "
+     "stalled in June when Iran and the United States could not agree on guarantees.", "scheduled"),
+    # The headline tells the state even when it names only one side.
+    ("Oil jumps after Iran walks out of talks", "Brent rose 3%. Iran's delegation left a session with U.S. "
+     "negotiators in Muscat, officials said.", "stalled or postponed"),
+    # In a sentence, the state named first: the main clause before what it answers.
+    ("Iran rejects U.S. call to revive stalled talks", "Tehran turned down a request by Washington to resume "
+     "the talks, which stalled in June.", "rejected or denied"),
+    # Of two phrases that start together, the longer: agreeing to meet is not a deal.
+    ("U.S. and Iran agreed to meet again in Oman", "American and Iranian negotiators held talks in Muscat.",
+     "scheduled"),
+])
+def test_the_state_is_what_the_article_puts_first(title, text, state):
+    assert detect(US_IRAN, title=title, text=text).state == state
+
+
 def test_headline_and_lead_outweigh_a_single_body_sentence():
     mention = "Separately, U.S. and Iranian diplomats held talks last year."
     body = detect(US_IRAN, title="Markets close higher", text=f"Stocks rose on Monday. {mention}", second_opinion=False)
@@ -141,8 +159,8 @@ def test_curated_cases(case):
     # false flag: neg-passing-2024) are counted by benchmarks/detector.py with the blind batches'.
     detection = detect(US_IRAN, title=case["title"], text=case["text"], second_opinion=False)
     assert detection.flagged == bool(case["label"])
-    if case["label"] and case["state"]:
-        assert detection.state == case["state"]
+    if case["label"] and "states" in case:  # the states a reader could give it, the likeliest first
+        assert detection.state in case["states"]
 
 
 @pytest.mark.parametrize("text", [
