@@ -147,7 +147,7 @@ def detect(topic: Topic, *, title: str | None, text: str, second_opinion: bool =
     A sentence is evidence when it names a party of each side and a talks term; the headline and the
     lead sentence weigh more than the rest. Two adjacent sentences that are evidence only together
     weigh least, unless the second continues the first (``_continues``): then the pair weighs as the
-    first. The state is the one most evidence reports.
+    first. The state is the one the headline, else the earliest evidence, names first (``_state``).
 
     When the evidence falls short of the threshold and the topic's [semantic] table sets a
     ``second_opinion`` margin, the semantic scorer rates it (``second_opinion=False`` skips that:
