@@ -27,6 +27,11 @@ _LIST_GAP = re.compile(r"[\s,]|\b(?:and|or)\b")
 # A term right after one of these words refers back to talks named before it in the sentence:
 # "..., the first such meeting since", "with Trump leaving the summit early".
 _REFERS_BACK = re.compile(r"\b(?:the|such|that|this|same)\s+$", re.IGNORECASE)
+# A negation reaches a state phrase through a verb and an article ("not considering a return to
+# talks"), but a term only when right after it ("not talking to"): "would not obstruct negotiations"
+# negates the verb, not the talks.
+_NEGATED_PHRASE_REACH = 3
+_NEGATED_TERM_REACH = 1
 # Markers sit in the few words before a mention ("on Syria, Iraq and Iran"): look no further back.
 _MARKER_LOOKBACK = 80
 
@@ -196,14 +201,29 @@ def _state(topic: Topic, sentences: list[str]) -> str | None:
     """The state of the talks the article reports: the state phrase that comes first in the first of
     ``sentences`` that has one (of two that start together, the longer). News puts what happened
     first: the headline, whether or not it is evidence, then the lead, and the main clause; what
-    follows is background ("…, after months of stalled talks")."""
+    follows is background ("…, after months of stalled talks"). A negated phrase ("not considering a
+    return"), or a term right after a negation ("not talking to"), names the topic's negated state.
+    With no phrase at all, the state is the topic's default."""
     order = list(topic.states)
     for sentence in sentences:
-        found = [(m.start(), m.start() - m.end(), order.index(state)) for state, pattern in topic.states.items()
-                 if (m := pattern.search(sentence))]
+        found = [(m, state) for state, pattern in topic.states.items() if (m := pattern.search(sentence))]
+        if topic.negated_state:
+            found = [(m, topic.negated_state if _negated(topic, sentence, m.start(), _NEGATED_PHRASE_REACH) else state)
+                     for m, state in found]
+            found += [(term, topic.negated_state)
+                      for pattern in (topic.terms, topic.addressed_terms) for term in pattern.finditer(sentence)
+                      if _negated(topic, sentence, term.start(), _NEGATED_TERM_REACH)]
         if found:
-            return order[min(found)[2]]
-    return None
+            # The phrase (or negated term) that starts first; then the longer; then the state listed first.
+            return min(found, key=lambda f: (f[0].start(), f[0].start() - f[0].end(), order.index(f[1])))[1]
+    return topic.default_state
+
+
+def _negated(topic: Topic, sentence: str, start: int, reach: int) -> bool:
+    """Whether one of the ``reach`` words before ``start``, in its clause, is a negation."""
+    before = sentence[:start]
+    clause = before[max(before.rfind(mark) for mark in _CLAUSE_MARKS) + 1:]
+    return bool(topic.negation.search(" ".join(clause.split()[-reach:])))
 
 
 def _score(weights: Iterable[float]) -> float:

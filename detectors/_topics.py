@@ -91,6 +91,11 @@ class Topic:
     exclusions: re.Pattern
     off_topic: re.Pattern
     states: dict[str, re.Pattern]
+    # Words that negate the state phrase or term just after them ("not considering a return to
+    # talks"), the state a negated one names, and the state of talks no phrase describes.
+    negation: re.Pattern = _NEVER
+    negated_state: str | None = None
+    default_state: str | None = None
     semantic: SemanticExamples | None = None
 
 
@@ -133,6 +138,10 @@ def _compile(topic_id: str, table: dict, path: Path) -> Topic:
                                    words("side_a") + words("side_b"))
     addressed = words("addressed_terms", required=False)
     markers = words("subject_markers", required=False)
+    states = {state: alias_pattern(phrases) for state, phrases in table.get("states", {}).items()}
+    for key in ("negated_state", "default_state"):
+        if key in table and not (isinstance(table[key], str) and table[key] in states):
+            raise ValueError(f"{path}: topic {topic_id!r}: {key} {table[key]!r} is not one of its [states]")
     return Topic(
         id=topic_id,
         label=table.get("label", topic_id),
@@ -153,7 +162,10 @@ def _compile(topic_id: str, table: dict, path: Path) -> Topic:
         place_marker=_ending(words("place_markers", required=False), r"\s+(?:the\s+)?\Z"),
         exclusions=alias_pattern(words("exclusions", required=False)),
         off_topic=alias_pattern(words("off_topic", required=False)),
-        states={state: alias_pattern(phrases) for state, phrases in table.get("states", {}).items()},
+        states=states,
+        negation=alias_pattern(words("negations", required=False)),
+        negated_state=table.get("negated_state"),
+        default_state=table.get("default_state"),
         semantic=_semantic_examples(table.get("semantic"), words, f"{path}: topic {topic_id!r}"),
     )
 
@@ -185,6 +197,8 @@ def _ending(words: list[str], tail: str) -> re.Pattern:
 
 # What a ``*`` in an alias stands for: one word, hyphenated or not.
 _ANY_WORD = r"\w+(?:-\w+)*"
+# An apostrophe in an alias matches the typographic one too: "won't" and "won’t".
+_APOSTROPHE = "['’]"
 
 
 def alias_pattern(aliases: list[str]) -> re.Pattern:
@@ -217,7 +231,7 @@ def _alias_tokens(alias: str) -> list[str]:
     for word in alias.split():
         if tokens:
             tokens.append(r"\s+")
-        tokens += [_ANY_WORD if char == "*" else re.escape(char) for char in word]
+        tokens += [_ANY_WORD if char == "*" else _APOSTROPHE if char in "'’" else re.escape(char) for char in word]
     return tokens
 
 

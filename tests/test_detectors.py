@@ -97,6 +97,29 @@ def test_the_state_is_what_the_article_puts_first(title, text, state):
     assert detect(US_IRAN, title=title, text=text).state == state
 
 
+@pytest.mark.parametrize("title, text, state", [
+    # A negation a few words before a state phrase: not a return, a refusal.
+    ("Iran not considering a return to talks with U.S., minister says", "Iranian Foreign Minister Abbas Araghchi "
+     "said Tehran saw no point in negotiating with Washington while strikes went on.", "rejected or denied"),
+    # A negation right before a term, with no state phrase.
+    ("Trump says he is not talking to Iran", "President Donald Trump said on Monday he had no contacts with Tehran.",
+     "rejected or denied"),
+    # A negation further from a term negates the verb between them, not the talks.
+    ("Iran's parliament would not obstruct negotiations with the United States, speaker says",
+     "Lawmakers in Tehran backed the government's line.", "held or ongoing"),
+    # A typographic apostrophe in the article, a plain one in the phrase.
+    ("Iran won’t negotiate with the United States under pressure, Khamenei says", "Tehran rejected Washington's "
+     "demands.", "rejected or denied"),
+    # No phrase names a state: talks reported are under way.
+    ("Inside the Vienna talks between Iran and the United States", "American and Iranian diplomats sit in separate "
+     "rooms of a hotel.", "held or ongoing"),
+])
+def test_negated_and_unnamed_states(title, text, state):
+    detection = detect(US_IRAN, title=title, text=text)
+    assert detection.flagged
+    assert detection.state == state
+
+
 def test_headline_and_lead_outweigh_a_single_body_sentence():
     mention = "Separately, U.S. and Iranian diplomats held talks last year."
     body = detect(US_IRAN, title="Markets close higher", text=f"Stocks rose on Monday. {mention}", second_opinion=False)
@@ -125,6 +148,10 @@ def test_a_topic_is_data(tmp_path):
      "'counter_examples'"),
     ('[topics.x]\nside_a = ["A"]\nside_b = ["B"]\nterms = ["talks"]\n[topics.x.semantic]\nexamples = ["A met B."]\n'
      'counter_examples = ["C met D."]\nsecond_opinion = "high"\n', "second_opinion must be a number"),
+    ('[topics.x]\nside_a = ["A"]\nside_b = ["B"]\nterms = ["talks"]\nnegated_state = "refused"\n'
+     '[topics.x.states]\nheld = ["held"]\n', "negated_state 'refused' is not one of its \\[states\\]"),
+    ('[topics.x]\nside_a = ["A"]\nside_b = ["B"]\nterms = ["talks"]\ndefault_state = ["held"]\n'
+     '[topics.x.states]\nheld = ["held"]\n', "default_state \\['held'\\] is not one of its"),
 ])
 def test_bad_topics_file(tmp_path, content, message):
     path = tmp_path / "topics.toml"
