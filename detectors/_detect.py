@@ -61,13 +61,15 @@ class _Found:
 
 def _participants(topic: Topic, text: str, side: re.Pattern) -> list[re.Match]:
     """Mentions of one side that can be a party to the talks: not those named as the subject matter
-    ("talks with Netanyahu about Iran") or as a venue ("met lawmakers in Washington")."""
+    ("talks with Netanyahu about Iran"), as a venue ("met lawmakers in Washington"), or to describe
+    people who speak for no government ("American physicists", "physicists from Iran")."""
     def marked(marker: re.Pattern, m: re.Match) -> bool:
         return bool(marker.search(text, max(0, m.start() - _MARKER_LOOKBACK), m.start()))
 
     return [
         m for m in side.finditer(text)
-        if not marked(topic.subject_marker, m)
+        if not marked(topic.non_party_marker, m)
+        and not topic.describes_non_party.match(text, m.end())
         and not (topic.places.fullmatch(m.group()) and marked(topic.place_marker, m))
     ]
 
@@ -127,7 +129,8 @@ def _find(topic: Topic, text: str) -> _Found | None:
     if not (side_a and side_b):
         return None
     mentions = sorted([(m.start(), m.end(), "a") for m in side_a] + [(m.start(), m.end(), "b") for m in side_b]
-                      + [(m.start(), m.end(), "third") for m in topic.third_parties.finditer(text)])
+                      + [(m.start(), m.end(), "third") for m in topic.third_parties.finditer(text)]
+                      + [(m.start(), m.end(), "third") for m in topic.non_parties.finditer(text)])
     kept, excluded = [], None
     for term in sorted(terms, key=re.Match.start):  # in order: a term may take the verdict of the one before
         excluded = _not_between_sides(text, term, mentions, excluded)

@@ -10,6 +10,12 @@ _NEVER = re.compile(r"(?!)")
 # of a list ("on Syria, Iran", "discussed Syria, trade and Iran").
 _SUBJECT_GAP = r"\s+(?:(?:the|an?|its|their)\s+)?(?:[\w'’.-]+(?:,|,?\s+and|,?\s+or)\s+){0,2}\Z"
 _WORD = re.compile(r"\w+")
+# What may stand between a side's name and the non-party people it describes: a possessive, or other
+# names of a list ("Iran's scientists", "Iranian and American physicists"). Not any word: "Trump told
+# reporters".
+_DESCRIBED_GAP = r"(?:['’]s)?(?:\s*,\s*[\w'’.-]+|\s+(?:and|or)\s+[\w'’.-]+){0,2}\s+"
+# The words by which non-party people say where they are from: "physicists from Iran", "University of Tehran".
+_ORIGINS = ("from", "of", "in")
 
 
 @dataclass(frozen=True)
@@ -83,8 +89,13 @@ class Topic:
     # Verbs that count as a term only when they address a side: "has told the U.S.".
     addressed_terms: re.Pattern
     third_parties: NameIndex
-    # Matches at the end of the text before an actor named as the subject matter or a place: "talks on Iran".
-    subject_marker: re.Pattern
+    # People and bodies that speak for no government ("physicists", "universities"): third parties.
+    non_parties: re.Pattern
+    # Matches right after a side's name that describes non-party people: "(American) physicists".
+    describes_non_party: re.Pattern
+    # Matches at the end of the text before a side's name that is no party: the subject matter
+    # ("talks on Iran") or where non-party people are from ("physicists from Iran").
+    non_party_marker: re.Pattern
     places: re.Pattern
     # Matches at the end of the text before a place named as a venue: "met lawmakers in".
     place_marker: re.Pattern
@@ -137,7 +148,8 @@ def _compile(topic_id: str, table: dict, path: Path) -> Topic:
     third_parties = _other_parties(words("third_parties", required=False) + _names_from_files(table, path, topic_id),
                                    words("side_a") + words("side_b"))
     addressed = words("addressed_terms", required=False)
-    markers = words("subject_markers", required=False)
+    non_parties = words("non_parties", required=False)
+    markers = words("subject_markers", required=False) + [f"{name} {word}" for name in non_parties for word in _ORIGINS]
     states = {state: alias_pattern(phrases) for state, phrases in table.get("states", {}).items()}
     for key in ("negated_state", "default_state"):
         if key in table and not (isinstance(table[key], str) and table[key] in states):
@@ -157,7 +169,9 @@ def _compile(topic_id: str, table: dict, path: Path) -> Topic:
             alias_pattern(addressed).pattern + rf"\s+(?:the\s+)?(?:{side_a.pattern}|{side_b.pattern})"
         ) if addressed else _NEVER,
         third_parties=NameIndex(third_parties),
-        subject_marker=_ending(markers, _SUBJECT_GAP),
+        non_parties=alias_pattern(non_parties),
+        describes_non_party=re.compile(_DESCRIBED_GAP + alias_pattern(non_parties).pattern) if non_parties else _NEVER,
+        non_party_marker=_ending(markers, _SUBJECT_GAP),
         places=alias_pattern(words("places", required=False)),
         place_marker=_ending(words("place_markers", required=False), r"\s+(?:the\s+)?\Z"),
         exclusions=alias_pattern(words("exclusions", required=False)),

@@ -209,6 +209,10 @@ def test_curated_cases(case):
     # sport: countries "meet" on a pitch
     "Iran and the United States meet in the quarterfinal in Los Angeles on Saturday.",
     "The USA and Iran met at a packed stadium in Paris, where the Americans won the semi-final 3-1.",
+    # people who speak for no government, and the sides' names that describe them
+    "Iranian and American students met in Geneva for a week of debates on climate policy.",
+    "Chemists from universities in Iran and the United States met in Vienna to compare their results.",
+    "The poet called for a dialogue between the Iranian and American peoples, not their governments.",
 ])
 def test_roles_keep_other_talks_out(text):
     assert detect(US_IRAN, title=None, text=text).evidence == []
@@ -240,6 +244,9 @@ def test_roles_keep_other_talks_out(text):
     # a sentence that names no party of either side is about the parties of the sentence before
     "Two Americans held in Iran flew home on Tuesday after Washington freed two Iranians. "
     "The swap followed months of quiet negotiations mediated by Switzerland.",
+    # reporters told, and people who are a source, are not the talks' third party
+    "President Donald Trump told reporters that his administration was talking to Iran at a very high level.",
+    "Iran and the United States, according to people familiar with the matter, exchanged messages through Oman.",
 ])
 def test_roles_keep_these_talks_in(text):
     detection = detect(US_IRAN, title=None, text=text)
