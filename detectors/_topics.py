@@ -7,8 +7,8 @@ from pathlib import Path
 
 _NEVER = re.compile(r"(?!)")
 # What may stand between a subject marker and the party it marks: a determiner, and up to two items
-# of a list ("on Syria, Iran", "discussed Syria, trade and Iran").
-_SUBJECT_GAP = r"\s+(?:(?:the|an?|its|their)\s+)?(?:[\w'’.-]+(?:,|,?\s+and|,?\s+or)\s+){0,2}\Z"
+# of a list, each of one or two words ("on Syria, Iran", "discussed arms control, trade and Iran").
+_SUBJECT_GAP = r"\s+(?:(?:the|an?|its|their)\s+)?(?:[\w'’.-]+(?:\s+[\w'’.-]+)?(?:,|,?\s+and|,?\s+or)\s+){0,2}\Z"
 _WORD = re.compile(r"\w+")
 # What may stand between a side's name and the non-party people it describes: a possessive, or other
 # names of a list ("Iran's scientists", "Iranian and American physicists"). Not any word: "Trump told

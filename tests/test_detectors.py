@@ -209,6 +209,8 @@ def test_curated_cases(case):
     # sport: countries "meet" on a pitch
     "Iran and the United States meet in the quarterfinal in Los Angeles on Saturday.",
     "The USA and Iran met at a packed stadium in Paris, where the Americans won the semi-final 3-1.",
+    # a list of the subject matter, with items of two words
+    "Trump and Xi discussed climate change, tariffs and Iran's nuclear programme at a summit in Osaka.",
     # people who speak for no government, and the sides' names that describe them
     "Iranian and American students met in Geneva for a week of debates on climate policy.",
     "Chemists from universities in Iran and the United States met in Vienna to compare their results.",
