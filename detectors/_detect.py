@@ -87,7 +87,7 @@ def _not_between_sides(text: str, term: re.Match, mentions: list[tuple[int, int,
     A term with no counterparts of its own that refers back to talks named before it in the sentence
     ("Britain's minister met Araghchi, the first such meeting since US strikes") is those talks:
     it takes ``earlier``, the verdict on the sentence's term before it."""
-    clause_start = max(text.rfind(mark, 0, term.start()) for mark in _CLAUSE_MARKS) + 1
+    clause_start = _clause_start(text, term.start())
     before = {kind for start, _, kind in mentions if clause_start <= start < term.start()}
     own_clause = bool(before)
     refers_back = not own_clause or _REFERS_BACK.search(text, clause_start, term.start())
@@ -224,9 +224,13 @@ def _state(topic: Topic, sentences: list[str]) -> str | None:
 
 def _negated(topic: Topic, sentence: str, start: int, reach: int) -> bool:
     """Whether one of the ``reach`` words before ``start``, in its clause, is a negation."""
-    before = sentence[:start]
-    clause = before[max(before.rfind(mark) for mark in _CLAUSE_MARKS) + 1:]
-    return bool(topic.negation.search(" ".join(clause.split()[-reach:])))
+    words_before = sentence[_clause_start(sentence, start):start].split()[-reach:]
+    return bool(topic.negation.search(" ".join(words_before)))
+
+
+def _clause_start(text: str, position: int) -> int:
+    """Where the clause that holds ``position`` begins: after the last clause mark before it."""
+    return max(text.rfind(mark, 0, position) for mark in _CLAUSE_MARKS) + 1
 
 
 def _score(weights: Iterable[float]) -> float:

@@ -149,6 +149,7 @@ def _compile(topic_id: str, table: dict, path: Path) -> Topic:
                                    words("side_a") + words("side_b"))
     addressed = words("addressed_terms", required=False)
     non_parties = words("non_parties", required=False)
+    non_party = alias_pattern(non_parties)
     markers = words("subject_markers", required=False) + [f"{name} {word}" for name in non_parties for word in _ORIGINS]
     states = {state: alias_pattern(phrases) for state, phrases in table.get("states", {}).items()}
     for key in ("negated_state", "default_state"):
@@ -169,8 +170,8 @@ def _compile(topic_id: str, table: dict, path: Path) -> Topic:
             alias_pattern(addressed).pattern + rf"\s+(?:the\s+)?(?:{side_a.pattern}|{side_b.pattern})"
         ) if addressed else _NEVER,
         third_parties=NameIndex(third_parties),
-        non_parties=alias_pattern(non_parties),
-        describes_non_party=re.compile(_DESCRIBED_GAP + alias_pattern(non_parties).pattern) if non_parties else _NEVER,
+        non_parties=non_party,
+        describes_non_party=re.compile(_DESCRIBED_GAP + non_party.pattern) if non_parties else _NEVER,
         non_party_marker=_ending(markers, _SUBJECT_GAP),
         places=alias_pattern(words("places", required=False)),
         place_marker=_ending(words("place_markers", required=False), r"\s+(?:the\s+)?\Z"),
