@@ -10,6 +10,7 @@ from trafilatura.utils import load_html
 from ._article import Article
 from ._chrome import filter_chrome_lines, find_headline, remove_chrome_blocks
 from ._embeds import unwrap_embedded_posts
+from ._metadata import page_metadata
 from ._site_memory import SiteMemory, site_of
 
 # Real article pages are far smaller; past this the input is an error, not a page.
@@ -41,14 +42,13 @@ def extract_article(html: bytes | str, *, url: str | None = None,
     title = _meta(tree, "og:title") or _jsonld_headline(tree)
     removed = remove_chrome_blocks(tree, find_headline(tree, title))
     unwrap_embedded_posts(tree)
-    document = trafilatura.bare_extraction(
-        tree, url=url, include_comments=False, with_metadata=True
-    )
+    metadata = page_metadata(tree, url)
+    document = trafilatura.bare_extraction(tree, url=url, include_comments=False)
     if document is None or not (document.text or "").strip():
         raise ExtractionError("no article text found")
-    text, dropped_lines = filter_chrome_lines(_without_headline(document.text, {title, document.title}),
-                                              document.date)
-    title = document.title or title
+    text, dropped_lines = filter_chrome_lines(_without_headline(document.text, {title, metadata.title}),
+                                              metadata.date)
+    title = metadata.title or title
     if not text:
         raise ExtractionError("no article text left after removing site chrome")
     canonical_url = _canonical_url(tree, url)
@@ -61,10 +61,10 @@ def extract_article(html: bytes | str, *, url: str | None = None,
         canonical_url=canonical_url,
         title=title,
         text=text,
-        author=document.author,
-        published=document.date,
+        author=metadata.author,
+        published=metadata.date,
         language=_language(tree),
-        site_name=_meta(tree, "og:site_name") or document.sitename,
+        site_name=_meta(tree, "og:site_name") or metadata.sitename,
         removed=removed + dropped_lines,
     )
 
@@ -100,7 +100,7 @@ def _parse(html: bytes | str):
     if b"\x00" in raw[:4096] and not raw.startswith(b"\x1f\x8b"):
         raise ExtractionError("binary content, not HTML")
     tree = load_html(html, max_size=MAX_HTML_BYTES)
-    if tree is None or not tree.xpath("//body//text()[normalize-space()]"):
+    if tree is None or not tree.xpath("boolean(//body//text()[normalize-space()])"):
         raise ExtractionError("not an HTML document")
     return tree
 

@@ -2,7 +2,10 @@ import pytest
 
 from conftest import (CHROME, EUROPE_PATH, FLAGGED_PATHS, NOT_FLAGGED_PATHS, REJECTED_PATH, RUSSIA_UKRAINE_PATH,
                       TOKYO_BODY, TOKYO_PATH, seed_page)
+import seeds
 from extractors import MAX_HTML_BYTES, ExtractionError, SiteMemory, extract_article
+from extractors._extract import _parse
+from extractors._metadata import page_metadata
 from extractors._site_memory import REPEATED, line_fingerprint
 
 BASE = "http://127.0.0.1:8765"
@@ -66,6 +69,34 @@ def test_metadata_of_a_seed_page():
     assert article.language == "en"
     assert article.site_name == "Global Wire Daily"
     assert not article.text.startswith(article.title)  # the headline is a field, not the first line
+
+
+METADATA_VARIANTS = {
+    "byline only": page(ARTICLE + "<p class='byline'>By Jane Roe</p><time datetime='2024-05-02'>2 May</time>"),
+    "JSON-LD": page(ARTICLE, head='<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Envoys '
+                                  'meet", "author": {"@type": "Person", "name": "Ali Reza"}, "datePublished": '
+                                  '"2024-05-03", "publisher": {"@type": "Organization", "name": "Gulf Wire"}}</script>'),
+    "one-word author, @site": page(ARTICLE, head="<meta name='author' content='staff'>"
+                                                 "<meta name='twitter:site' content='@gulfwire'>"),
+    "nothing but a URL": page(ARTICLE),
+    "untrimmed og:title": page(ARTICLE, head="<meta property='og:title' content='Envoys  meet &amp;amp; talk '>"),
+    **{path: body for path, (ctype, body) in seeds.demo_site(BASE).items() if ctype.startswith("text/html")},
+}
+
+
+def test_page_metadata_is_trafilaturas_for_the_fields_an_article_keeps():
+    """page_metadata repeats trafilatura's metadata steps less categories, tags and licence: an
+    upgrade of trafilatura that changes those steps must show here."""
+    from trafilatura.metadata import extract_metadata
+
+    fields = ("title", "author", "url", "date", "sitename")
+    found = set()
+    for body in METADATA_VARIANTS.values():
+        for url in (BASE + "/news/2024/05/envoys.html", None):
+            ours, theirs = page_metadata(_parse(body), url), extract_metadata(_parse(body), url)
+            assert [getattr(ours, f) for f in fields] == [getattr(theirs, f) for f in fields]
+            found |= {f for f in fields if getattr(theirs, f)}
+    assert found == set(fields)  # the pages exercise every field, not only its absence
 
 
 @pytest.mark.parametrize("og_title, h1", [
