@@ -16,6 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.task_runners import TaskRunner
+from prefect.utilities.annotations import quote
 from pydantic import SecretStr
 
 from detectors import Topic, load_topics
@@ -197,10 +198,12 @@ def backfill(since: date, until: date, sources_file: str | None = None, urls_fil
         # each in turn (the only writer).
         in_flight: deque = deque()
 
+        # The harvest is quoted, or Prefect walks each of its articles twice looking for futures (an
+        # eighth of the flow process's CPU). Only here: quote() does not survive pickling for Dask.
         def store_oldest() -> None:
             chunk, collecting = in_flight.popleft()
-            summary.add(store_chunk(chunk, collecting.result(), backfill_key=key, db_path=settings.db_path,
-                                    alert_urls=channels))
+            summary.add(store_chunk(chunk, quote(collecting.result()), backfill_key=key,
+                                    db_path=settings.db_path, alert_urls=channels))
             progress.advance(len(chunk.urls))
 
         for chunk in chunks:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 from pydantic import SecretStr
 
 import alerts
@@ -119,8 +120,9 @@ def _monitor_once(settings: Settings, alert_mode: str) -> RunSummary:
     # One task per source with pages to fetch; a source with nothing new needs none.
     collecting = [collect_source.submit(plan, fetch=settings.fetch, topics=topics) for plan in plans if plan.todo]
     harvests = [future.result() for future in collecting] + [Harvest(plan) for plan in plans if not plan.todo]
-    summary = store_harvests(harvests, db_path=settings.db_path, alert_urls=channels)
-    summary.dark_sources = report_source_health(harvests, db_path=settings.db_path, alert_urls=channels,
+    # Quoted: Prefect need not walk every article looking for futures (see the backfill flow).
+    summary = store_harvests(quote(harvests), db_path=settings.db_path, alert_urls=channels)
+    summary.dark_sources = report_source_health(quote(harvests), db_path=settings.db_path, alert_urls=channels,
                                                 dark_after=settings.dark_after)
     if alert_mode != "queue":
         delivered = deliver_alerts(db_path=settings.db_path, alert_urls=channels, mode=alert_mode)
