@@ -4,6 +4,8 @@
 
 Over the same N pages of benchmarks/site.py (served by a real HTTP server in its own process):
   (a) trafilatura.extract alone, one process, pages already in memory: the baseline;
+  (a') the same with one process per core, each over its share of the pages: what the cores allow
+      (on this machine kind's two virtual cores, less than twice (a));
   (b) a naive sequential loop: httpx.get, trafilatura.extract, sqlite-utils insert;
   (c) the backfill flow (`newswatch backfill`'s flow, with dedup, detection, storage and alert
       enqueueing), in a process of its own under a running Prefect API, so that its peak RSS is
@@ -12,21 +14,25 @@ Per-site politeness is relaxed for the loopback site (NEWSWATCH_PER_HOST=8, NEWS
 at the defaults a backfill of one site is bound by its 2 requests at a time, 0.5 s apart.
 Orchestration is the number of Prefect task runs of (c) (read from the Prefect API) and its flow
 run, times their cost measured here with tasks that do nothing, as a share of (c)'s wall time.
-The CPU seconds of (c)'s flow process and of its extraction processes are printed against what the
-cores had in (c)'s wall time: when they are all busy, CPU is what bounds the throughput.
+The CPU seconds of (c)'s flow process, of its extraction processes, of the site's server and of the
+Prefect API are printed against what the cores had in (c)'s wall time: when they are all busy, CPU
+is what bounds the throughput.
 --backfill-only runs (c) alone: for the peak RSS of a long backfill (--pages 20000).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import multiprocessing
 import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,6 +101,27 @@ def raw_extraction(count: int) -> float:
     return spent
 
 
+def _extract_share(share: int, shares: int, count: int, start) -> tuple[float, float]:
+    import trafilatura
+
+    pages = list(build_pages(count, share=share, shares=shares))
+    start.wait()  # every process has built its pages: they extract at once
+    started = time.monotonic()
+    for path, body in pages:
+        trafilatura.extract(body, url="http://bench.example" + path, include_comments=False)
+    return started, time.monotonic()
+
+
+def raw_extraction_on_every_core(count: int) -> float:
+    """Seconds from the first process's start to the last one's end, one process per core."""
+    cores = os.cpu_count() or 1
+    spawn = multiprocessing.get_context("spawn")  # not a fork of this process and its threads
+    with spawn.Manager() as manager, ProcessPoolExecutor(cores, mp_context=spawn) as pool:
+        start = manager.Barrier(cores)
+        spans = list(pool.map(_extract_share, range(cores), [cores] * cores, [count] * cores, [start] * cores))
+    return max(end for _, end in spans) - min(started for started, _ in spans)
+
+
 def naive_loop(base_url: str, count: int, db: Path) -> float:
     import httpx
     import sqlite_utils
@@ -108,6 +135,18 @@ def naive_loop(base_url: str, count: int, db: Path) -> float:
             text = trafilatura.extract(client.get(url).content, url=url, include_comments=False)
             table.insert({"url": url, "text": text})
     return time.perf_counter() - started
+
+
+def _cpu_of_servers() -> dict[str, float]:
+    """CPU seconds so far of this process's children, the site's server and the Prefect API's."""
+    import psutil
+
+    seconds: dict[str, float] = {}
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            name = "site" if "multiprocessing" in " ".join(child.cmdline()) else "Prefect API"
+            seconds[name] = seconds.get(name, 0.0) + sum(child.cpu_times()[:2])
+    return seconds
 
 
 def prefect_costs() -> tuple[float, float]:
@@ -147,11 +186,14 @@ def main() -> None:
         (work / "sources.toml").write_text(sources_toml(base_url))
         if not args.backfill_only:
             a = raw_extraction(args.pages)
+            a_cores = raw_extraction_on_every_core(args.pages)
             b = naive_loop(base_url, args.pages, work / "naive.db")
         env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "NEWSWATCH_PER_HOST": "8",
                "NEWSWATCH_MIN_DELAY": "0"}
+        before = _cpu_of_servers()
         run = subprocess.run([sys.executable, "-c", BACKFILL, str(work / "sources.toml"), str(work / "news.db")],
                              cwd=ROOT, env=env, capture_output=True, text=True)
+        servers = {name: seconds - before.get(name, 0.0) for name, seconds in _cpu_of_servers().items()}
         if run.returncode:
             sys.exit(f"the backfill failed:\n{run.stderr[-3000:]}")
         c = json.loads(run.stdout.strip().splitlines()[-1])
@@ -161,18 +203,22 @@ def main() -> None:
     rate_c = n / c["wall"]
     print(f"{n} pages, {os.cpu_count()} cores")
     if not args.backfill_only:
-        rate_a, rate_b = n / a, n / b
+        rate_a, rate_a_cores, rate_b = n / a, n / a_cores, n / b
         print(f"(a) trafilatura.extract alone, one process   {rate_a:7.1f} pages/s  ({a:.1f} s)")
+        print(f"(a') the same, one process per core           {rate_a_cores:7.1f} pages/s  ({a_cores:.1f} s; "
+              f"{rate_a_cores / rate_a:.2f} x (a): what the cores allow)")
         print(f"(b) naive loop: httpx, trafilatura, insert    {rate_b:7.1f} pages/s  ({b:.1f} s)")
     print(f"(c) backfill flow                             {rate_c:7.1f} pages/s  ({c['wall']:.1f} s; "
           f"{c['new']} new, {c['duplicates']} duplicates, {c['failed']} failed)")
     if not args.backfill_only:
-        print(f"(c)/(a) = {rate_c / rate_a:.2f}   (c)/(b) = {rate_c / rate_b:.2f}")
+        print(f"(c)/(a) = {rate_c / rate_a:.2f}   (c)/(a') = {rate_c / rate_a_cores:.2f}   "
+              f"(c)/(b) = {rate_c / rate_b:.2f}")
     print(f"peak RSS of (c): {c['peak_rss_mb']:.0f} MB in the flow process; {c['tree_peak_mb']:.0f} MB with its "
           "extraction processes (PSS, sampled every 0.2 s)")
     print(f"CPU of (c): {c['cpu_flow']:.1f} s in the flow process (fetch, dedup, store, Prefect), "
           f"{c['cpu_others']:.1f} s in its extraction processes; the {os.cpu_count()} cores had "
-          f"{os.cpu_count() * c['wall']:.1f} s, which the site's server shares")
+          f"{os.cpu_count() * c['wall']:.1f} s, which they shared with the site's server "
+          f"({servers.get('site', 0.0):.1f} s) and the Prefect API ({servers.get('Prefect API', 0.0):.1f} s)")
     print("where (c)'s time went (seconds of work; stages overlap, and extraction runs on every core):")
     for stage, seconds in c["seconds"].items():
         print(f"  {stage:<10} {seconds:7.1f} s")

@@ -8,8 +8,8 @@ seeds demo site's articles and one markets story whose only word of US–Iran ta
 its body (as real news often has: the flow then loads the semantic second opinion, as a real
 backfill does), over and over, each at a URL of its own. Every tenth copy is a near
 duplicate (its original with one sentence added), as a syndicated story is; the other copies have
-the letters of their text permuted, so that they read as distinct articles of the same shape and
-length to extraction, deduplication and detection.
+the letters of their text permuted (but for short texts with a year: their dates), so that they
+read as distinct articles of the same shape and length to extraction, deduplication and detection.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import argparse
 import gzip
 import multiprocessing
 import random
+import re
 import string
 import sys
 from collections.abc import Callable, Iterator
@@ -33,6 +34,11 @@ sys.path.insert(0, str(ROOT))
 DATASETS = ROOT.parent / "shared" / "datasets"
 FIRST_DAY = date(2024, 1, 1)
 SKIPPED_TAGS = {"script", "style", "noscript"}
+# A short text with a year is a date, and stays readable in a copy, as a real article's date is. A
+# permuted date ("Djejgi 13, 2018") is none that a real page shows, and sends htmldate to
+# dateparser's search of every locale: about 50 ms a page, more than the rest of its extraction.
+_DATE_LIKE = re.compile(r"\b(19|20)\d\d\b")
+_DATE_WORDS = 8
 
 
 MARKETS_STORY = b"""<!DOCTYPE html><html lang="en"><head><title>Oil slips as supply worries ease</title>
@@ -80,8 +86,12 @@ def variant(page: bytes, copy: int) -> bytes:
         if longest is not None:
             longest.text = f"Update {copy}: this version adds one sentence. " + (longest.text or "")
         return etree.tostring(tree, encoding="utf-8", doctype="<!DOCTYPE html>")
-    permute_letters(tree, copy)
+    permute_letters(tree, copy, keep=_is_date_like)
     return etree.tostring(tree, encoding="utf-8", doctype="<!DOCTYPE html>")
+
+
+def _is_date_like(text: str) -> bool:
+    return len(text.split()) <= _DATE_WORDS and _DATE_LIKE.search(text) is not None
 
 
 def permute_letters(tree, key: int, keep: Callable[[str], bool] = lambda text: False) -> None:
@@ -110,10 +120,12 @@ def page_day(number: int) -> date:
     return FIRST_DAY + timedelta(days=number % 366)
 
 
-def build_pages(count: int, datasets: Path = DATASETS) -> Iterator[tuple[str, bytes]]:
-    """(path, HTML) of each of ``count`` article pages, made one at a time."""
+def build_pages(count: int, datasets: Path = DATASETS, *, share: int = 0,
+                shares: int = 1) -> Iterator[tuple[str, bytes]]:
+    """(path, HTML) of each of ``count`` article pages, made one at a time; with ``shares``, only
+    those of one share: every ``shares``-th page from page ``share``."""
     originals = real_pages(datasets)
-    for number in range(count):
+    for number in range(share, count, shares):
         yield page_path(number), variant(originals[number % len(originals)], number // len(originals))
 
 
