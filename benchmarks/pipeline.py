@@ -3,7 +3,8 @@
     python benchmarks/pipeline.py [--pages 2000] [--backfill-only]
 
 Over the same N pages of benchmarks/site.py (served by a real HTTP server in its own process):
-  (a) trafilatura.extract alone, one process, pages already in memory: the baseline;
+  (a) trafilatura.extract alone, one process, pages already in memory: the baseline, measured first
+      and again last, as a shared machine's speed moves (both are printed; ratios use their mean);
   (a') the same with one process per core, each over its share of the pages: what the cores allow
       (on this machine kind's two virtual cores, less than twice (a));
   (b) a naive sequential loop: httpx.get, trafilatura.extract, sqlite-utils insert;
@@ -43,6 +44,11 @@ private_prefect()
 
 from benchmarks.site import build_pages, page_path, served_site, sources_toml  # noqa: E402
 
+# How often (c)'s memory is sampled: its sampler's CPU is printed, as it shares the cores with (c).
+SAMPLE_SECONDS = 1.0
+# Past this, the two readings of (a), first and last, say the machine's speed moved during the run.
+DRIFT_WARNING = 0.10
+
 # Run as (c): the backfill flow, timed from inside its process; prints one JSON line.
 BACKFILL = """
 import asyncio, contextlib, json, resource, sys, threading, time
@@ -54,23 +60,26 @@ from flows import backfill
 
 # The whole backfill's memory: this process and its extraction processes, sampled. PSS, so that
 # what forked processes share is counted once. And the CPU seconds of each process, last seen.
-tree_peak, cpu, done = 0, {}, threading.Event()
+tree_peak, cpu, sampler_cpu, done = 0, {}, 0.0, threading.Event()
 def sample_tree():
-    global tree_peak
+    global tree_peak, sampler_cpu
     me = psutil.Process()
-    while not done.wait(0.2):
+    while not done.wait(float(sys.argv[3])):
         processes = [me, *me.children(recursive=True)]
         tree_peak = max(tree_peak, sum(p.memory_full_info().pss for p in processes if p.is_running()))
         for p in processes[1:]:
             with contextlib.suppress(psutil.Error):
                 cpu[p.pid] = sum(p.cpu_times()[:2])
-threading.Thread(target=sample_tree, daemon=True).start()
+        sampler_cpu = time.thread_time()  # the sampler's own CPU, counted in this process's
+sampler = threading.Thread(target=sample_tree, daemon=True)
+sampler.start()
 
 started = time.perf_counter()
 state = backfill(since=date(2024, 1, 1), until=date(2024, 12, 31), sources_file=sys.argv[1], db_path=sys.argv[2],
                  alert_mode="none", return_state=True)
 wall = time.perf_counter() - started
 done.set()
+sampler.join()
 summary = state.result()
 
 async def task_runs(flow_run_id):
@@ -85,7 +94,8 @@ print(json.dumps({"wall": wall, "new": summary.new, "duplicates": summary.duplic
                   "failed": len(summary.failures), "seconds": summary.seconds,
                   "task_runs": asyncio.run(task_runs(state.state_details.flow_run_id)),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "tree_peak_mb": tree_peak / 2**20, "cpu_flow": sum(psutil.Process().cpu_times()[:2]),
+                  "tree_peak_mb": tree_peak / 2**20,
+                  "cpu_flow": sum(psutil.Process().cpu_times()[:2]) - sampler_cpu, "cpu_sampler": sampler_cpu,
                   "cpu_others": sum(cpu.values())}))
 """
 
@@ -191,20 +201,24 @@ def main() -> None:
         env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "NEWSWATCH_PER_HOST": "8",
                "NEWSWATCH_MIN_DELAY": "0"}
         before = _cpu_of_servers()
-        run = subprocess.run([sys.executable, "-c", BACKFILL, str(work / "sources.toml"), str(work / "news.db")],
+        run = subprocess.run([sys.executable, "-c", BACKFILL, str(work / "sources.toml"), str(work / "news.db"),
+                              str(SAMPLE_SECONDS)],
                              cwd=ROOT, env=env, capture_output=True, text=True)
         servers = {name: seconds - before.get(name, 0.0) for name, seconds in _cpu_of_servers().items()}
         if run.returncode:
             sys.exit(f"the backfill failed:\n{run.stderr[-3000:]}")
         c = json.loads(run.stdout.strip().splitlines()[-1])
         per_flow, per_task = prefect_costs()
+    if not args.backfill_only:
+        a_after = raw_extraction(args.pages)
 
     n = args.pages
     rate_c = n / c["wall"]
     print(f"{n} pages, {os.cpu_count()} cores")
     if not args.backfill_only:
-        rate_a, rate_a_cores, rate_b = n / a, n / a_cores, n / b
-        print(f"(a) trafilatura.extract alone, one process   {rate_a:7.1f} pages/s  ({a:.1f} s)")
+        rate_a, rate_a_cores, rate_b = n / ((a + a_after) / 2), n / a_cores, n / b
+        print(f"(a) trafilatura.extract alone, one process   {rate_a:7.1f} pages/s  ({a:.1f} s first, "
+              f"{a_after:.1f} s last; the ratios use their mean)")
         print(f"(a') the same, one process per core           {rate_a_cores:7.1f} pages/s  ({a_cores:.1f} s; "
               f"{rate_a_cores / rate_a:.2f} x (a): what the cores allow)")
         print(f"(b) naive loop: httpx, trafilatura, insert    {rate_b:7.1f} pages/s  ({b:.1f} s)")
@@ -213,12 +227,17 @@ def main() -> None:
     if not args.backfill_only:
         print(f"(c)/(a) = {rate_c / rate_a:.2f}   (c)/(a') = {rate_c / rate_a_cores:.2f}   "
               f"(c)/(b) = {rate_c / rate_b:.2f}")
+        drift = abs(a_after - a) / min(a, a_after)
+        if drift > DRIFT_WARNING:
+            print(f"the machine's speed moved by {drift:.0%} between the first and last (a): these ratios "
+                  "are unreliable; compare runs whose two readings agree")
     print(f"peak RSS of (c): {c['peak_rss_mb']:.0f} MB in the flow process; {c['tree_peak_mb']:.0f} MB with its "
-          "extraction processes (PSS, sampled every 0.2 s)")
+          f"extraction processes (PSS, sampled every {SAMPLE_SECONDS} s)")
     print(f"CPU of (c): {c['cpu_flow']:.1f} s in the flow process (fetch, dedup, store, Prefect), "
           f"{c['cpu_others']:.1f} s in its extraction processes; the {os.cpu_count()} cores had "
           f"{os.cpu_count() * c['wall']:.1f} s, which they shared with the site's server "
-          f"({servers.get('site', 0.0):.1f} s) and the Prefect API ({servers.get('Prefect API', 0.0):.1f} s)")
+          f"({servers.get('site', 0.0):.1f} s), the Prefect API ({servers.get('Prefect API', 0.0):.1f} s) "
+          f"and this benchmark's memory sampler ({c['cpu_sampler']:.1f} s)")
     print("where (c)'s time went (seconds of work; stages overlap, and extraction runs on every core):")
     for stage, seconds in c["seconds"].items():
         print(f"  {stage:<10} {seconds:7.1f} s")
