@@ -6,7 +6,7 @@ Over the same N pages of benchmarks/site.py (served by a real HTTP server in its
   (a) trafilatura.extract alone, one process, pages already in memory: the baseline, measured first
       and again last, as a shared machine's speed moves (both are printed; ratios use their mean);
   (a') the same with one process per core, each over its share of the pages: what the cores allow
-      (on this machine kind's two virtual cores, less than twice (a));
+      (on this machine kind's two virtual cores, seldom twice (a));
   (b) a naive sequential loop: httpx.get, trafilatura.extract, sqlite-utils insert;
   (c) the backfill flow (`newswatch backfill`'s flow, with dedup, detection, storage and alert
       enqueueing), in a process of its own under a running Prefect API, so that its peak RSS is
@@ -36,6 +36,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import trafilatura
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks import private_prefect  # noqa: E402
@@ -44,6 +46,8 @@ private_prefect()
 
 from benchmarks.site import build_pages, page_path, served_site, sources_toml  # noqa: E402
 
+# Where the baselines say the pages came from.
+BENCH_URL = "http://bench.example"
 # How often (c)'s memory is sampled: its sampler's CPU is printed, as it shares the cores with (c).
 SAMPLE_SECONDS = 1.0
 # Past this, the two readings of (a), first and last, say the machine's speed moved during the run.
@@ -59,14 +63,18 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from flows import backfill
 
 # The whole backfill's memory: this process and its extraction processes, sampled. PSS, so that
-# what forked processes share is counted once. And the CPU seconds of each process, last seen.
+# what forked processes share is counted once; costly to read, so read every argv[3] seconds. And
+# the CPU seconds of each process, last seen: cheap, and read often, as a process that exits takes
+# its CPU since the last reading with it.
 tree_peak, cpu, sampler_cpu, done = 0, {}, 0.0, threading.Event()
 def sample_tree():
     global tree_peak, sampler_cpu
-    me = psutil.Process()
-    while not done.wait(float(sys.argv[3])):
+    me, memory_read = psutil.Process(), 0.0
+    while not done.wait(0.2):
         processes = [me, *me.children(recursive=True)]
-        tree_peak = max(tree_peak, sum(p.memory_full_info().pss for p in processes if p.is_running()))
+        if time.monotonic() - memory_read >= float(sys.argv[3]):
+            memory_read = time.monotonic()
+            tree_peak = max(tree_peak, sum(p.memory_full_info().pss for p in processes if p.is_running()))
         for p in processes[1:]:
             with contextlib.suppress(psutil.Error):
                 cpu[p.pid] = sum(p.cpu_times()[:2])
@@ -100,25 +108,26 @@ print(json.dumps({"wall": wall, "new": summary.new, "duplicates": summary.duplic
 """
 
 
-def raw_extraction(count: int) -> float:
-    import trafilatura
+def extract(body: bytes, url: str) -> str | None:
+    """The baselines' extraction: trafilatura's, as a user calls it."""
+    return trafilatura.extract(body, url=url, include_comments=False)
 
+
+def raw_extraction(count: int) -> float:
     spent = 0.0
     for path, body in build_pages(count):
         started = time.perf_counter()
-        trafilatura.extract(body, url="http://bench.example" + path, include_comments=False)
+        extract(body, BENCH_URL + path)
         spent += time.perf_counter() - started
     return spent
 
 
 def _extract_share(share: int, shares: int, count: int, start) -> tuple[float, float]:
-    import trafilatura
-
     pages = list(build_pages(count, share=share, shares=shares))
     start.wait()  # every process has built its pages: they extract at once
     started = time.monotonic()
     for path, body in pages:
-        trafilatura.extract(body, url="http://bench.example" + path, include_comments=False)
+        extract(body, BENCH_URL + path)
     return started, time.monotonic()
 
 
@@ -135,14 +144,13 @@ def raw_extraction_on_every_core(count: int) -> float:
 def naive_loop(base_url: str, count: int, db: Path) -> float:
     import httpx
     import sqlite_utils
-    import trafilatura
 
     table = sqlite_utils.Database(db)["articles"]
     started = time.perf_counter()
     with httpx.Client() as client:
         for number in range(count):
             url = base_url + page_path(number)
-            text = trafilatura.extract(client.get(url).content, url=url, include_comments=False)
+            text = extract(client.get(url).content, url)
             table.insert({"url": url, "text": text})
     return time.perf_counter() - started
 
