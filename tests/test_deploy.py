@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -74,6 +75,22 @@ def run_and_watch(env, deployment, *params) -> str:
     return output
 
 
+# The monitor runs every quarter hour, one run at a time, and cancels a run that would overlap
+# (deploy/prefect.yaml: CANCEL_NEW). A run by hand this close to a quarter hour may meet the
+# scheduled one, and is then rightly cancelled; the tests wait until the scheduled one is over.
+QUARTER_HOUR_MARGIN = 90
+SCHEDULED_RUN_SECONDS = 60
+
+
+def clear_of_the_scheduled_monitor() -> None:
+    now = datetime.now(UTC)
+    past_quarter_hour = (now.minute % 15) * 60 + now.second + now.microsecond / 1e6
+    if past_quarter_hour < SCHEDULED_RUN_SECONDS:
+        time.sleep(SCHEDULED_RUN_SECONDS - past_quarter_hour)
+    elif 900 - past_quarter_hour < QUARTER_HOUR_MARGIN:
+        time.sleep(900 - past_quarter_hour + SCHEDULED_RUN_SECONDS)
+
+
 def scheduled_runs(env, deployment: str) -> list:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (DeploymentFilter, DeploymentFilterId, FlowRunFilter,
@@ -123,6 +140,7 @@ def test_deployments_on_a_process_worker(server, site, sources_file, tmp_path):
         worker = subprocess.Popen([BIN / "prefect", "worker", "start", "--pool", "newswatch"], cwd=tmp_path,
                                   env=worker_env, stdout=log, stderr=subprocess.STDOUT)
     try:
+        clear_of_the_scheduled_monitor()
         run_and_watch(server, "newswatch/monitor")
         assert stored_paths(site, db) == set(FLAGGED_PATHS + NOT_FLAGGED_PATHS)
 
@@ -158,6 +176,7 @@ def test_newswatch_serve_runs_the_same_deployments(server, site, sources_file, t
             assert serving.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
             time.sleep(0.5)
         assert wait_for_scheduled_runs(server, "newswatch/monitor")
+        clear_of_the_scheduled_monitor()
         run_and_watch(server, "newswatch/monitor")
         assert stored_paths(site, db) == set(FLAGGED_PATHS + NOT_FLAGGED_PATHS)
         backfilled = tmp_path / "served-backfill.db"
