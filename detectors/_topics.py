@@ -112,8 +112,13 @@ class Topic:
 
 def load_topics(path: str | Path) -> list[Topic]:
     """Read the topics file; raise ValueError naming the topic and key that is wrong."""
-    with open(path, "rb") as f:
-        tables = tomllib.load(f).get("topics", {})
+    try:
+        with open(path, "rb") as f:
+            tables = tomllib.load(f).get("topics", {})
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the topics file ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML: {exc}") from None
     if not tables:
         raise ValueError(f"{path}: no [topics.<id>] table")
     return [_compile(topic_id, table, Path(path)) for topic_id, table in tables.items()]

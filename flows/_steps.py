@@ -17,11 +17,20 @@ from prefect.tasks import exponential_backoff
 from pydantic import SecretStr
 
 import alerts
-from detectors import Detection, Topic, with_second_opinion
+from detectors import Detection, Topic, load_topics, with_second_opinion
 from extractors import Article, SiteMemory
 from newswatch.analysis import analyse
 from newswatch.settings import Settings, split_alert_urls
-from sources import FetchedPage, FetchSettings, NotModified, Validators, fetch_pages
+from sources import (
+    FetchedPage,
+    FetchSettings,
+    NotModified,
+    Source,
+    Validators,
+    fetch_pages,
+    load_sources,
+    load_url_list,
+)
 from storage import Store
 
 # The Prefect Secret block that holds alert URLs for deployments: a string of URLs, or a list.
@@ -30,6 +39,13 @@ ALERT_URLS_BLOCK = "newswatch-alert-urls"
 # Tasks that touch the network are retried by Prefect if they crash (each page's own failures are
 # values, retried by later runs): after 10 s, then 20 s.
 NETWORK_RETRIES = {"retries": 2, "retry_delay_seconds": exponential_backoff(backoff_factor=10)}
+
+
+def load_run_inputs(settings: Settings, *, urls_file: str | None = None) -> tuple[list[Source], list[Topic]]:
+    """The sources a run reads (the URL list in ``urls_file``, else the sources file) and the topics;
+    ValueError naming the file and what is wrong in it. The CLI calls it before a flow starts."""
+    sources = [load_url_list(urls_file)] if urls_file else load_sources(settings.sources_file)
+    return sources, load_topics(settings.topics_file)
 
 
 def alert_urls_from_block() -> list[str]:

@@ -19,10 +19,10 @@ from prefect.task_runners import TaskRunner
 from prefect.utilities.annotations import quote
 from pydantic import SecretStr
 
-from detectors import Topic, load_topics
+from detectors import Topic
 from newswatch.analysis import analysis_pool
 from newswatch.settings import load_settings
-from sources import FetchSettings, Source, SourceError, discover_many, load_sources, load_url_list, parse_day
+from sources import FetchSettings, Source, SourceError, discover_many, parse_day
 from storage import Store, run_lock
 
 from ._dask import dask_cluster
@@ -35,6 +35,7 @@ from ._steps import (
     alert_channels,
     collect,
     deliver_alerts,
+    load_run_inputs,
     publish_report,
     save_harvests,
 )
@@ -63,6 +64,12 @@ class BackfillPlan:
     feed_url: str | None
     chunks: list[Chunk] = field(default_factory=list)
     error: str | None = None
+
+
+def check_range(since: date, until: date) -> None:
+    """ValueError when the range is empty: ``until`` before ``since``."""
+    if until < since:
+        raise ValueError(f"until ({until}) is before since ({since})")
 
 
 def _in_range(day: date | None, since: date, until: date) -> bool:
@@ -169,8 +176,7 @@ def backfill(since: date, until: date, sources_file: str | None = None, urls_fil
     dask_address: a Dask scheduler (default: NEWSWATCH_DASK_ADDRESS) whose workers fetch and extract
     the pages instead; the store stays in this flow's process.
     """
-    if until < since:
-        raise ValueError(f"until ({until}) is before since ({since})")
+    check_range(since, until)
     chunk_size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
@@ -178,9 +184,8 @@ def backfill(since: date, until: date, sources_file: str | None = None, urls_fil
     logger = get_run_logger()
     settings = load_settings(db_path=db_path, sources_file=sources_file, dask_address=dask_address,
                              alert_urls=[u.get_secret_value() for u in alert_urls or []])
-    sources = [load_url_list(urls_file)] if urls_file else load_sources(settings.sources_file)
+    sources, topics = load_run_inputs(settings, urls_file=urls_file)
     channels = alert_channels(settings, alert_mode)
-    topics = load_topics(settings.topics_file)
     plans = plan_backfill(sources, since=since, until=until, fetch=settings.fetch, chunk_size=chunk_size)
     key = f"{since.isoformat()}..{until.isoformat()}"
 

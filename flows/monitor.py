@@ -11,9 +11,8 @@ from prefect.utilities.annotations import quote
 from pydantic import SecretStr
 
 import alerts
-from detectors import load_topics
 from newswatch.settings import Settings, load_settings
-from sources import FetchSettings, Source, SourceError, discover_many, load_sources
+from sources import FetchSettings, Source, SourceError, discover_many
 from storage import Store, StoreBusy, run_lock
 
 from ._steps import (
@@ -24,6 +23,7 @@ from ._steps import (
     alert_channels,
     collect_source,
     deliver_alerts,
+    load_run_inputs,
     publish_report,
     store_harvests,
 )
@@ -114,8 +114,8 @@ def monitor(sources_file: str | None = None, db_path: str | None = None,
 
 def _monitor_once(settings: Settings, alert_mode: str) -> RunSummary:
     channels = alert_channels(settings, alert_mode)
-    topics = load_topics(settings.topics_file)
-    plans = discover_sources(load_sources(settings.sources_file), fetch=settings.fetch, db_path=settings.db_path,
+    sources, topics = load_run_inputs(settings)
+    plans = discover_sources(sources, fetch=settings.fetch, db_path=settings.db_path,
                              max_attempts=settings.max_attempts)
     # One task per source with pages to fetch; a source with nothing new needs none.
     collecting = [collect_source.submit(plan, fetch=settings.fetch, topics=topics) for plan in plans if plan.todo]

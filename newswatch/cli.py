@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from pydantic import SecretStr
@@ -44,11 +44,23 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+T = TypeVar("T")
+
+
+def _load(load: Callable[..., T], *args, **kwargs) -> T:
+    """Read a configuration file or the settings for a command: what is wrong in them (a ValueError
+    that names the file or variable) is one line of error, not a traceback."""
+    try:
+        return load(*args, **kwargs)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
 def _open_store(db: Path | None):
     from newswatch.settings import load_settings
     from storage import Store
 
-    path = load_settings(db_path=db).db_path
+    path = _load(load_settings, db_path=db).db_path
     if not path.exists():
         raise _fail(f"no store at {path} (run `newswatch run` first, or pass --db)")
     return Store(path)
@@ -112,8 +124,11 @@ def run(
         help="each, digest, queue (kept for the next `digest` run) or none.")] = AlertMode.each,
 ) -> None:
     """One monitor run: fetch new articles, store them, flag, alert."""
-    from flows import monitor
+    from flows import load_run_inputs, monitor
+    from newswatch.settings import load_settings
 
+    # Before the flow, and the Prefect server it may start: a mistake is one line, not a failed run.
+    _load(load_run_inputs, _load(load_settings, db_path=db, sources_file=sources))
     summary = monitor(sources_file=str(sources) if sources else None, db_path=str(db) if db else None,
                       alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value)
     if summary.skipped:
@@ -141,12 +156,17 @@ def backfill(
              "(default: NEWSWATCH_DASK_ADDRESS; needs newswatch[dask]).")] = None,
 ) -> None:
     """Store every article the sources announce for a date range; rerun it to resume after a crash."""
-    from flows import DaskUnavailable
+    from flows import DaskUnavailable, check_range, load_run_inputs
     from flows import backfill as backfill_flow
+    from newswatch.settings import load_settings
 
     if sources and urls:
         raise _fail("--sources and --urls are alternatives: give one")
     try:
+        # Before the flow, and the Prefect server it may start, as in `run`.
+        check_range(since.date(), until.date())
+        load_run_inputs(load_settings(db_path=db, sources_file=sources, dask_address=dask),
+                        urls_file=str(urls) if urls else None)
         summary = backfill_flow(since=since.date(), until=until.date(), sources_file=str(sources) if sources else None,
                                 urls_file=str(urls) if urls else None, db_path=str(db) if db else None,
                                 alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value,
@@ -159,7 +179,8 @@ def backfill(
 @app.command()
 def serve(
     file: Annotated[Path | None, typer.Option(
-        "--file", help="The prefect.yaml whose deployments to serve (default: deploy/prefect.yaml).")] = None,
+        "--file", help="The prefect.yaml whose deployments to serve (default: deploy/prefect.yaml).",
+        exists=True, dir_okay=False)] = None,
 ) -> None:
     """Run the scheduled deployments (monitor, digest, backfill) in this one process, until stopped."""
     from prefect import serve as prefect_serve
@@ -260,7 +281,7 @@ def classify(
     from detectors import SemanticUnavailable, detect_topics, load_topics, semantic_detect_topics
     from newswatch.settings import load_settings
 
-    topics = load_topics(load_settings().topics_file)
+    topics = _load(load_topics, _load(load_settings).topics_file)
     if semantic:
         try:
             semantic_detect_topics(topics, title=None, text="")  # fails now, not after the first line
@@ -363,7 +384,7 @@ def alerts_retry(
     import alerts
     from newswatch.settings import load_settings
 
-    urls = list(load_settings(alert_urls=alert).alert_urls)
+    urls = list(_load(load_settings, alert_urls=alert).alert_urls)
     with _open_store(db) as store:
         due = store.retry_alerts(ids or [])
         outcome = alerts.deliver_pending(store, urls)

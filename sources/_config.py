@@ -39,6 +39,8 @@ def load_sources(path: str | Path) -> list[Source]:
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the sources file ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: not valid TOML: {exc}") from None
     entries = data.get("sources")

@@ -161,6 +161,53 @@ def test_alerts_list_retry_and_test(tmp_path, sources_file, mail):
     assert failed_test.exit_code == 1 and "error" in failed_test.stderr
 
 
+@pytest.mark.parametrize("command, env, message", [
+    (["run", "--sources", "{tmp}/missing.toml"], {}, "missing.toml: cannot read the sources file"),
+    (["run", "--sources", "{tmp}/broken.toml"], {}, "broken.toml: not valid TOML"),
+    (["run"], {"NEWSWATCH_TOPICS": "{tmp}/missing.toml"}, "missing.toml: cannot read the topics file"),
+    (["run"], {"NEWSWATCH_TIMEOUT": "soon"}, "NEWSWATCH_TIMEOUT must be a number of seconds"),
+    (["backfill", "--since", "2024-03-01", "--until", "2024-01-31"], {}, "until (2024-01-31) is before since"),
+    (["backfill", "--since", "2024-01-01", "--until", "2024-01-31", "--urls", "{tmp}/missing.txt"], {},
+     "missing.txt: cannot read the URL list"),
+    (["backfill", "--since", "2024-01-01", "--until", "2024-01-31", "--sources", "{tmp}/missing.toml"], {},
+     "missing.toml: cannot read the sources file"),
+])
+def test_a_mistake_in_the_inputs_stops_a_run_before_its_flow(tmp_path, monkeypatch, command, env, message):
+    """One line that names the file or setting, exit code 1, and no flow run (nor the temporary
+    Prefect server one would start)."""
+    import flows
+
+    def no_flow(**_):
+        raise AssertionError("the flow ran")
+
+    monkeypatch.setattr(flows, "monitor", no_flow)
+    monkeypatch.setattr(flows, "backfill", no_flow)
+    (tmp_path / "broken.toml").write_text("[[sources]\n")
+    fill = {key: value.format(tmp=tmp_path) for key, value in env.items()}
+    result = runner.invoke(app, [arg.format(tmp=tmp_path) for arg in command], env=fill)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command, env, message", [
+    (["classify"], {"NEWSWATCH_TOPICS": "{tmp}/missing.toml"}, "missing.toml: cannot read the topics file"),
+    (["articles"], {"NEWSWATCH_TIMEOUT": "soon"}, "NEWSWATCH_TIMEOUT must be a number of seconds"),
+    (["alerts", "retry"], {"NEWSWATCH_PER_HOST": "0"}, "NEWSWATCH_PER_HOST must be a whole number"),
+])
+def test_a_mistake_in_the_settings_is_one_line_for_the_other_commands(tmp_path, command, env, message):
+    fill = {key: value.format(tmp=tmp_path) for key, value in env.items()}
+    result = runner.invoke(app, command, env=fill, input="")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_serve_names_a_missing_deployments_file(tmp_path):
+    result = runner.invoke(app, ["serve", "--file", str(tmp_path / "prefect.yaml")])
+    assert result.exit_code == 2 and "prefect.yaml" in result.output and "does not exist" in result.output
+
+
 def test_run_refuses_an_unknown_alert_mode():
     result = runner.invoke(app, ["run", "--alert-mode", "loud"])
     assert result.exit_code == 2 and "loud" in result.output

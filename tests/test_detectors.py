@@ -160,6 +160,14 @@ def test_bad_topics_file(tmp_path, content, message):
         load_topics(path)
 
 
+def test_unreadable_topics_file(tmp_path):
+    with pytest.raises(ValueError, match="missing.toml: cannot read the topics file"):
+        load_topics(tmp_path / "missing.toml")
+    (tmp_path / "broken.toml").write_text("[topics.x\n")
+    with pytest.raises(ValueError, match="broken.toml: not valid TOML"):
+        load_topics(tmp_path / "broken.toml")
+
+
 def test_aliases_that_share_a_beginning_each_match_whole():
     pattern = alias_pattern(["talk", "talks", "talking", "talking with", "talking to", "US", "U.S.", "reached * * deal",
                              "reached a deal", "Iran"])

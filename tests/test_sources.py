@@ -32,6 +32,11 @@ def test_bad_sources_file(tmp_path, content, message):
         load_sources(path)
 
 
+def test_missing_sources_file(tmp_path):
+    with pytest.raises(ValueError, match="missing.toml: cannot read the sources file"):
+        load_sources(tmp_path / "missing.toml")
+
+
 def test_rss_and_atom_feeds(site):
     rss = discover(Source("Review", feed=site.url("/review/feed.xml")), FAST).entries
     atom = discover(Source("Daily", feed=site.url("/daily/atom.xml")), FAST).entries
