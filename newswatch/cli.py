@@ -63,7 +63,21 @@ def _open_store(db: Path | None):
     path = _load(load_settings, db_path=db).db_path
     if not path.exists():
         raise _fail(f"no store at {path} (run `newswatch run` first, or pass --db)")
-    return Store(path)
+    return _load(Store, path)
+
+
+def _check_run_inputs(*, db: Path | None, sources: Path | None, urls: Path | None = None,
+                      dask: str | None = None) -> None:
+    """Read what a monitor run or a backfill reads before its flow (and the Prefect server it may
+    start) is called: the settings, the sources or the URL list, the topics and the store (created or
+    upgraded here, as the flow would). A mistake in them is one line of error, not a failed flow run."""
+    from flows import load_run_inputs
+    from newswatch.settings import load_settings
+    from storage import Store
+
+    settings = _load(load_settings, db_path=db, sources_file=sources, dask_address=dask)
+    _load(load_run_inputs, settings, urls_file=str(urls) if urls else None)
+    _load(Store, settings.db_path).close()
 
 
 def _summary_line(summary) -> str:
@@ -124,11 +138,9 @@ def run(
         help="each, digest, queue (kept for the next `digest` run) or none.")] = AlertMode.each,
 ) -> None:
     """One monitor run: fetch new articles, store them, flag, alert."""
-    from flows import load_run_inputs, monitor
-    from newswatch.settings import load_settings
+    from flows import monitor
 
-    # Before the flow, and the Prefect server it may start: a mistake is one line, not a failed run.
-    _load(load_run_inputs, _load(load_settings, db_path=db, sources_file=sources))
+    _check_run_inputs(db=db, sources=sources)
     summary = monitor(sources_file=str(sources) if sources else None, db_path=str(db) if db else None,
                       alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value)
     if summary.skipped:
@@ -156,17 +168,14 @@ def backfill(
              "(default: NEWSWATCH_DASK_ADDRESS; needs newswatch[dask]).")] = None,
 ) -> None:
     """Store every article the sources announce for a date range; rerun it to resume after a crash."""
-    from flows import DaskUnavailable, check_range, load_run_inputs
+    from flows import DaskUnavailable, check_range
     from flows import backfill as backfill_flow
-    from newswatch.settings import load_settings
 
     if sources and urls:
         raise _fail("--sources and --urls are alternatives: give one")
+    _load(check_range, since.date(), until.date())
+    _check_run_inputs(db=db, sources=sources, urls=urls, dask=dask)
     try:
-        # Before the flow, and the Prefect server it may start, as in `run`.
-        check_range(since.date(), until.date())
-        load_run_inputs(load_settings(db_path=db, sources_file=sources, dask_address=dask),
-                        urls_file=str(urls) if urls else None)
         summary = backfill_flow(since=since.date(), until=until.date(), sources_file=str(sources) if sources else None,
                                 urls_file=str(urls) if urls else None, db_path=str(db) if db else None,
                                 alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value,
@@ -231,17 +240,10 @@ def _read_page(path: Path) -> bytes:
 
 def _learnt_site_memory(db_path: Path) -> dict:
     """Every site's memory in a store, read without changing the file (no migration, no lock)."""
-    import sqlite3
-
     from storage import Store
 
-    try:
-        with Store(db_path, read_only=True) as store:
-            return store.site_memories()
-    except sqlite3.DatabaseError as exc:
-        raise _fail(f"{db_path} is not a newswatch store ({exc})") from exc
-    except ValueError as exc:
-        raise _fail(str(exc)) from exc
+    with _load(Store, db_path, read_only=True) as store:
+        return store.site_memories()
 
 
 @app.command()

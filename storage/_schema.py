@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, UTC
 
 import sqlite_utils
@@ -137,7 +138,7 @@ def migrate(db: sqlite_utils.Database) -> None:
         )
         applied = {row["version"] for row in db["schema_migrations"].rows}
         if applied and max(applied) > SCHEMA_VERSION:
-            raise RuntimeError(
+            raise ValueError(
                 f"the store has schema version {max(applied)}, newer than this newswatch ({SCHEMA_VERSION})"
             )
         for version, name, apply in MIGRATIONS:
@@ -148,8 +149,23 @@ def migrate(db: sqlite_utils.Database) -> None:
                 )
 
 
+def require_store(db: sqlite_utils.Database, path) -> None:
+    """Raise ValueError unless ``db`` is a newswatch store or a database without tables yet: newswatch
+    never writes its tables into another program's database, nor opens a file that is not SQLite."""
+    try:
+        tables = db.table_names()
+    except sqlite3.DatabaseError as exc:
+        if exc.sqlite_errorname != "SQLITE_NOTADB":
+            raise
+        raise ValueError(f"{path} is not a newswatch store: {exc}") from None
+    if "schema_migrations" not in tables and (others := [t for t in tables if not t.startswith("sqlite_")]):
+        raise ValueError(f"{path} is not a newswatch store: it holds other tables ({', '.join(others[:3])}"
+                         f"{', ...' if len(others) > 3 else ''}); give newswatch a store of its own")
+
+
 def require_current(db: sqlite_utils.Database, path) -> None:
     """Raise ValueError unless ``db`` is a store at SCHEMA_VERSION (for readers that must not migrate)."""
+    require_store(db, path)
     if "schema_migrations" not in db.table_names():
         raise ValueError(f"{path} is not a newswatch store")
     (version,) = db.execute("select max(version) from schema_migrations").fetchone()

@@ -14,7 +14,7 @@ from extractors import MEMORY_PAGES, Article, SiteMemory, min_pages, page_finger
 
 from . import _neardup
 from ._records import AlertChannel, PendingAlert, SavedArticle
-from ._schema import migrate, require_current
+from ._schema import migrate, require_current, require_store
 from ._transaction import immediate_transaction
 
 # A failed page is retried on later runs until it has failed this many times.
@@ -51,7 +51,9 @@ class Store:
 
     def __init__(self, path: str | Path, *, read_only: bool = False):
         """Open (creating and migrating) the store at ``path``; with ``read_only``, open an existing
-        store of the current schema for reading, changing nothing (ValueError when it is not one)."""
+        store of the current schema for reading, changing nothing. ValueError when the file is not a
+        store: not SQLite, another program's database, a newer newswatch's store, or (read only) an
+        older one."""
         self.path = Path(path)
         if read_only:
             self.db = sqlite_utils.Database(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True))
@@ -63,6 +65,11 @@ class Store:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(self.path)
+        try:
+            require_store(self.db, self.path)  # before WAL mode and the tables change the file
+        except ValueError:
+            self.db.close()
+            raise
         self.db.execute("PRAGMA busy_timeout = 30000")
         self.db.enable_wal()
         migrate(self.db)

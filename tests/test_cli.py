@@ -171,6 +171,9 @@ def test_alerts_list_retry_and_test(tmp_path, sources_file, mail):
      "missing.txt: cannot read the URL list"),
     (["backfill", "--since", "2024-01-01", "--until", "2024-01-31", "--sources", "{tmp}/missing.toml"], {},
      "missing.toml: cannot read the sources file"),
+    (["run", "--db", "{tmp}/notes.db"], {}, "notes.db is not a newswatch store: file is not a database"),
+    (["backfill", "--since", "2024-01-01", "--until", "2024-01-31"], {"NEWSWATCH_DB": "{tmp}/notes.db"},
+     "notes.db is not a newswatch store"),
 ])
 def test_a_mistake_in_the_inputs_stops_a_run_before_its_flow(tmp_path, monkeypatch, command, env, message):
     """One line that names the file or setting, exit code 1, and no flow run (nor the temporary
@@ -183,6 +186,7 @@ def test_a_mistake_in_the_inputs_stops_a_run_before_its_flow(tmp_path, monkeypat
     monkeypatch.setattr(flows, "monitor", no_flow)
     monkeypatch.setattr(flows, "backfill", no_flow)
     (tmp_path / "broken.toml").write_text("[[sources]\n")
+    (tmp_path / "notes.db").write_text("not a database")
     fill = {key: value.format(tmp=tmp_path) for key, value in env.items()}
     result = runner.invoke(app, [arg.format(tmp=tmp_path) for arg in command], env=fill)
     assert result.exit_code == 1, result.output

@@ -50,13 +50,37 @@ def test_an_older_store_is_upgraded_with_its_data(tmp_path):
         assert [row["url"] for row in store.articles()] == ["https://a.example/1"]
 
 
+def test_another_programs_database_is_left_alone(tmp_path):
+    path = tmp_path / "crm.db"
+    conn = sqlite3.connect(path)
+    conn.execute("create table customers (id integer primary key, name text)")
+    conn.commit()
+    conn.close()
+    for read_only in (False, True):
+        with pytest.raises(ValueError, match=r"crm.db is not a newswatch store: it holds other tables \(customers\)"):
+            Store(path, read_only=read_only)
+    conn = sqlite3.connect(path)
+    assert [name for (name,) in conn.execute("select name from sqlite_master")] == ["customers"]
+    assert conn.execute("pragma journal_mode").fetchone() == ("delete",)
+    conn.close()
+
+
+def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_text("shopping list")
+    for read_only in (False, True):
+        with pytest.raises(ValueError, match="notes.db is not a newswatch store: file is not a database"):
+            Store(path, read_only=read_only)
+    assert path.read_text() == "shopping list"
+
+
 def test_a_newer_schema_is_refused(tmp_path):
     Store(tmp_path / "news.db").close()
     conn = sqlite3.connect(tmp_path / "news.db")
     conn.execute("insert into schema_migrations values (?, 'future', 'later')", [SCHEMA_VERSION + 1])
     conn.commit()
     conn.close()
-    with pytest.raises(RuntimeError, match="newer than this newswatch"):
+    with pytest.raises(ValueError, match="newer than this newswatch"):
         Store(tmp_path / "news.db")
 
 
