@@ -4,6 +4,7 @@ from ._channels import channel_for, mask_url
 from ._deliver import (
     Deliveries,
     DeliveryError,
+    check_url,
     deliver_pending,
     send_alert,
     send_digest,
@@ -17,6 +18,7 @@ __all__ = [
     "DeliveryError",
     "Message",
     "channel_for",
+    "check_url",
     "deliver_pending",
     "mask_url",
     "render_alert",

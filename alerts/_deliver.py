@@ -30,10 +30,21 @@ def channel_style(url: str) -> str:
     return {"mailto": "email", "mailtos": "email", "slack": "slack"}.get(scheme, "text")
 
 
-def _send(url: str, message: Message) -> None:
+def check_url(url: str) -> None:
+    """Raise DeliveryError unless apprise can read ``url``: a typo is found before alerts are queued
+    for a channel that can never take them."""
+    _notifier(url)
+
+
+def _notifier(url: str) -> apprise.Apprise:
     notifier = apprise.Apprise()
     if not notifier.add(url):
         raise DeliveryError(f"not a valid apprise URL: {mask_url(url)}")
+    return notifier
+
+
+def _send(url: str, message: Message) -> None:
+    notifier = _notifier(url)
     with apprise.LogCapture(level=logging.WARNING) as log:
         delivered = notifier.notify(title=message.title, body=message.body, body_format=_FORMATS[message.body_format])
     if not delivered:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -66,16 +66,28 @@ def _open_store(db: Path | None):
     return _load(Store, path)
 
 
-def _check_run_inputs(*, db: Path | None, sources: Path | None, urls: Path | None = None,
-                      dask: str | None = None) -> None:
+def _check_alert_urls(urls: Sequence[str]) -> None:
+    import alerts
+
+    for url in urls:
+        try:
+            alerts.check_url(url)
+        except alerts.DeliveryError as exc:
+            raise _fail(f"{exc} (check a channel with `newswatch alerts test URL`)") from None
+
+
+def _check_run_inputs(*, db: Path | None, sources: Path | None, alert: list[str] | None,
+                      urls: Path | None = None, dask: str | None = None) -> None:
     """Read what a monitor run or a backfill reads before its flow (and the Prefect server it may
-    start) is called: the settings, the sources or the URL list, the topics and the store (created or
-    upgraded here, as the flow would). A mistake in them is one line of error, not a failed flow run."""
+    start) is called: the settings and alert URLs, the sources or the URL list, the topics and the
+    store (created or upgraded here, as the flow would). A mistake in them is one line of error, not
+    a failed flow run."""
     from flows import load_run_inputs
     from newswatch.settings import load_settings
     from storage import Store
 
-    settings = _load(load_settings, db_path=db, sources_file=sources, dask_address=dask)
+    settings = _load(load_settings, db_path=db, sources_file=sources, alert_urls=alert, dask_address=dask)
+    _check_alert_urls(settings.alert_urls)
     _load(load_run_inputs, settings, urls_file=str(urls) if urls else None)
     _load(Store, settings.db_path).close()
 
@@ -140,7 +152,7 @@ def run(
     """One monitor run: fetch new articles, store them, flag, alert."""
     from flows import monitor
 
-    _check_run_inputs(db=db, sources=sources)
+    _check_run_inputs(db=db, sources=sources, alert=alert)
     summary = monitor(sources_file=str(sources) if sources else None, db_path=str(db) if db else None,
                       alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value)
     if summary.skipped:
@@ -174,7 +186,7 @@ def backfill(
     if sources and urls:
         raise _fail("--sources and --urls are alternatives: give one")
     _load(check_range, since.date(), until.date())
-    _check_run_inputs(db=db, sources=sources, urls=urls, dask=dask)
+    _check_run_inputs(db=db, sources=sources, alert=alert, urls=urls, dask=dask)
     try:
         summary = backfill_flow(since=since.date(), until=until.date(), sources_file=str(sources) if sources else None,
                                 urls_file=str(urls) if urls else None, db_path=str(db) if db else None,
@@ -387,6 +399,7 @@ def alerts_retry(
     from newswatch.settings import load_settings
 
     urls = list(_load(load_settings, alert_urls=alert).alert_urls)
+    _check_alert_urls(urls)
     with _open_store(db) as store:
         due = store.retry_alerts(ids or [])
         outcome = alerts.deliver_pending(store, urls)

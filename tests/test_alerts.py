@@ -1,9 +1,10 @@
 import json
+import logging
 from dataclasses import replace
 
 import pytest
 
-from alerts import DeliveryError, channel_for, mask_url, render_alert, send_alert
+from alerts import DeliveryError, channel_for, check_url, mask_url, render_alert, send_alert
 from newswatch.loopback import LoopbackSite, Response, free_port
 from storage import PendingAlert
 
@@ -55,9 +56,16 @@ def test_unreachable_channel_raises_with_the_url_masked():
     assert "Sup3rSecretPass" not in str(failure.value)
 
 
-def test_invalid_url_raises():
-    with pytest.raises(DeliveryError, match="not a valid apprise URL"):
-        send_alert("nonsense://x", ALERT)
+def test_invalid_url_raises_and_is_never_logged_whole(caplog):
+    typo = "slak://T0KENA/B0KENB/Sup3rSecretToken"
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(DeliveryError, match="not a valid apprise URL: slak://") as failure:
+            send_alert(typo, ALERT)
+        check_url("json://127.0.0.1/hook")  # readable: no error
+        with pytest.raises(DeliveryError):
+            check_url(typo)
+    for token in ("T0KENA", "B0KENB", "Sup3rSecretToken"):
+        assert token not in str(failure.value) + caplog.text
 
 
 def test_email_is_html_with_a_plain_part_and_escapes_the_headline(mail):

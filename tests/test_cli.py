@@ -172,6 +172,9 @@ def test_alerts_list_retry_and_test(tmp_path, sources_file, mail):
     (["backfill", "--since", "2024-01-01", "--until", "2024-01-31", "--sources", "{tmp}/missing.toml"], {},
      "missing.toml: cannot read the sources file"),
     (["run", "--db", "{tmp}/notes.db"], {}, "notes.db is not a newswatch store: file is not a database"),
+    (["run", "--alert", "nonsense://hook"], {}, "not a valid apprise URL: nonsense://(unreadable URL)"),
+    (["backfill", "--since", "2024-01-01", "--until", "2024-01-31"], {"NEWSWATCH_ALERT_URLS": "nonsense://hook"},
+     "not a valid apprise URL"),
     (["backfill", "--since", "2024-01-01", "--until", "2024-01-31"], {"NEWSWATCH_DB": "{tmp}/notes.db"},
      "notes.db is not a newswatch store"),
 ])
@@ -198,6 +201,7 @@ def test_a_mistake_in_the_inputs_stops_a_run_before_its_flow(tmp_path, monkeypat
     (["classify"], {"NEWSWATCH_TOPICS": "{tmp}/missing.toml"}, "missing.toml: cannot read the topics file"),
     (["articles"], {"NEWSWATCH_TIMEOUT": "soon"}, "NEWSWATCH_TIMEOUT must be a number of seconds"),
     (["alerts", "retry"], {"NEWSWATCH_PER_HOST": "0"}, "NEWSWATCH_PER_HOST must be a whole number"),
+    (["alerts", "retry", "--alert", "nonsense://hook"], {}, "not a valid apprise URL"),
 ])
 def test_a_mistake_in_the_settings_is_one_line_for_the_other_commands(tmp_path, command, env, message):
     fill = {key: value.format(tmp=tmp_path) for key, value in env.items()}
