@@ -149,9 +149,10 @@ def migrate(db: sqlite_utils.Database) -> None:
                 )
 
 
-def require_store(db: sqlite_utils.Database, path) -> None:
+def require_store(db: sqlite_utils.Database, path) -> list[str]:
     """Raise ValueError unless ``db`` is a newswatch store or a database without tables yet: newswatch
-    never writes its tables into another program's database, nor opens a file that is not SQLite."""
+    never writes its tables into another program's database, nor opens a file that is not SQLite.
+    Returns the database's tables."""
     try:
         tables = db.table_names()
     except sqlite3.DatabaseError as exc:
@@ -161,12 +162,12 @@ def require_store(db: sqlite_utils.Database, path) -> None:
     if "schema_migrations" not in tables and (others := [t for t in tables if not t.startswith("sqlite_")]):
         raise ValueError(f"{path} is not a newswatch store: it holds other tables ({', '.join(others[:3])}"
                          f"{', ...' if len(others) > 3 else ''}); give newswatch a store of its own")
+    return tables
 
 
 def require_current(db: sqlite_utils.Database, path) -> None:
     """Raise ValueError unless ``db`` is a store at SCHEMA_VERSION (for readers that must not migrate)."""
-    require_store(db, path)
-    if "schema_migrations" not in db.table_names():
+    if "schema_migrations" not in require_store(db, path):
         raise ValueError(f"{path} is not a newswatch store")
     (version,) = db.execute("select max(version) from schema_migrations").fetchone()
     if version != SCHEMA_VERSION:

@@ -161,6 +161,16 @@ def test_alerts_list_retry_and_test(tmp_path, sources_file, mail):
     assert failed_test.exit_code == 1 and "error" in failed_test.stderr
 
 
+def assert_one_line_error(tmp_path, command: list[str], env: dict[str, str], message: str) -> None:
+    """``command``, with ``{tmp}`` in its arguments and environment standing for ``tmp_path``, fails
+    with exit code 1 and one line on stderr: "error: " and ``message``."""
+    fill = {key: value.format(tmp=tmp_path) for key, value in env.items()}
+    result = runner.invoke(app, [arg.format(tmp=tmp_path) for arg in command], env=fill, input="")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("command, env, message", [
     (["run", "--sources", "{tmp}/missing.toml"], {}, "missing.toml: cannot read the sources file"),
     (["run", "--sources", "{tmp}/broken.toml"], {}, "broken.toml: not valid TOML"),
@@ -190,11 +200,7 @@ def test_a_mistake_in_the_inputs_stops_a_run_before_its_flow(tmp_path, monkeypat
     monkeypatch.setattr(flows, "backfill", no_flow)
     (tmp_path / "broken.toml").write_text("[[sources]\n")
     (tmp_path / "notes.db").write_text("not a database")
-    fill = {key: value.format(tmp=tmp_path) for key, value in env.items()}
-    result = runner.invoke(app, [arg.format(tmp=tmp_path) for arg in command], env=fill)
-    assert result.exit_code == 1, result.output
-    assert result.stderr.startswith("error: ") and message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert_one_line_error(tmp_path, command, env, message)
 
 
 @pytest.mark.parametrize("command, env, message", [
@@ -204,11 +210,7 @@ def test_a_mistake_in_the_inputs_stops_a_run_before_its_flow(tmp_path, monkeypat
     (["alerts", "retry", "--alert", "nonsense://hook"], {}, "not a valid apprise URL"),
 ])
 def test_a_mistake_in_the_settings_is_one_line_for_the_other_commands(tmp_path, command, env, message):
-    fill = {key: value.format(tmp=tmp_path) for key, value in env.items()}
-    result = runner.invoke(app, command, env=fill, input="")
-    assert result.exit_code == 1, result.output
-    assert result.stderr.startswith("error: ") and message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert_one_line_error(tmp_path, command, env, message)
 
 
 def test_serve_names_a_missing_deployments_file(tmp_path):
