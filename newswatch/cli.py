@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -37,6 +38,13 @@ class BackfillAlertMode(StrEnum):
 
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON Lines instead of a table.")]
 DbOption = Annotated[Path | None, typer.Option("--db", help="SQLite store (default: NEWSWATCH_DB or ./newswatch.db).")]
+
+
+@app.callback()
+def main() -> None:
+    # A machine's first temporary Prefect server creates its database before it answers: about 22 s on
+    # two cores, past Prefect's 20 s limit, so `newswatch demo` failed on a fresh machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 def _fail(message: str) -> typer.Exit:

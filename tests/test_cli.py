@@ -1,6 +1,9 @@
 """The console script, through its options; results checked through the Python API where they are stored."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -134,6 +137,18 @@ def test_demo_twice_sends_one_round_of_alerts(tmp_path):
     assert "No alert email this time" in second.stdout
     with Store(db) as store:
         assert [a["status"] for a in store.alerts()] == ["sent", "sent"]
+
+
+def test_demo_runs_on_a_machine_where_prefect_never_ran(tmp_path):
+    """`make demo` on a fresh machine: no Prefect server and an empty PREFECT_HOME, so the temporary
+    server the demo starts creates its database first."""
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("PREFECT_API_URL", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), COLUMNS="200")
+    demo = subprocess.run([sys.executable, "-m", "newswatch", "demo", "--db", str(tmp_path / "demo.db")],
+                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    assert "2 alert email(s) received" in demo.stdout
 
 
 @pytest.mark.usefixtures("prefect_api")
