@@ -84,18 +84,19 @@ def _check_alert_urls(urls: Sequence[str]) -> None:
             raise _fail(f"{exc} (check a channel with `newswatch alerts test URL`)") from None
 
 
-def _check_run_inputs(*, db: Path | None, sources: Path | None, alert: list[str] | None,
+def _check_run_inputs(*, db: Path | None, sources: Path | None, alert: list[str] | None, alert_mode: str,
                       urls: Path | None = None, dask: str | None = None) -> None:
     """Read what a monitor run or a backfill reads before its flow (and the Prefect server it may
-    start) is called: the settings and alert URLs, the sources or the URL list, the topics and the
-    store (created or upgraded here, as the flow would). A mistake in them is one line of error, not
-    a failed flow run."""
+    start) is called: the settings and alert URLs (unless alert_mode is "none", which uses none), the
+    sources or the URL list, the topics and the store (created or upgraded here, as the flow would). A
+    mistake in them is one line of error, not a failed flow run."""
     from flows import load_run_inputs
     from newswatch.settings import load_settings
     from storage import Store
 
     settings = _load(load_settings, db_path=db, sources_file=sources, alert_urls=alert, dask_address=dask)
-    _check_alert_urls(settings.alert_urls)
+    if alert_mode != "none":
+        _check_alert_urls(settings.alert_urls)
     _load(load_run_inputs, settings, urls_file=str(urls) if urls else None)
     _load(Store, settings.db_path).close()
 
@@ -160,7 +161,7 @@ def run(
     """One monitor run: fetch new articles, store them, flag, alert."""
     from flows import monitor
 
-    _check_run_inputs(db=db, sources=sources, alert=alert)
+    _check_run_inputs(db=db, sources=sources, alert=alert, alert_mode=alert_mode)
     summary = monitor(sources_file=str(sources) if sources else None, db_path=str(db) if db else None,
                       alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value)
     if summary.skipped:
@@ -194,7 +195,7 @@ def backfill(
     if sources and urls:
         raise _fail("--sources and --urls are alternatives: give one")
     _load(check_range, since.date(), until.date())
-    _check_run_inputs(db=db, sources=sources, alert=alert, urls=urls, dask=dask)
+    _check_run_inputs(db=db, sources=sources, alert=alert, alert_mode=alert_mode, urls=urls, dask=dask)
     try:
         summary = backfill_flow(since=since.date(), until=until.date(), sources_file=str(sources) if sources else None,
                                 urls_file=str(urls) if urls else None, db_path=str(db) if db else None,
@@ -231,8 +232,11 @@ def serve(
 @app.command()
 def demo(db: Annotated[Path, typer.Option("--db", help="Store for the demo run.")] = Path("newswatch-demo.db")) -> None:
     """Serve the demo news site and an SMTP server on 127.0.0.1, run the monitor once, show the results."""
+    from storage import Store
+
     from .demo import demo as run_demo
 
+    _load(Store, db).close()
     result = run_demo(db_path=db)
     out = Console()
     out.print(f"\nDemo site served at {result.site_url}; store: {db}\n")

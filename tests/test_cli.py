@@ -202,20 +202,40 @@ def assert_one_line_error(tmp_path, command: list[str], env: dict[str, str], mes
      "not a valid apprise URL"),
     (["backfill", "--since", "2024-01-01", "--until", "2024-01-31"], {"NEWSWATCH_DB": "{tmp}/notes.db"},
      "notes.db is not a newswatch store"),
+    (["demo", "--db", "{tmp}/notes.db"], {}, "notes.db is not a newswatch store"),
 ])
 def test_a_mistake_in_the_inputs_stops_a_run_before_its_flow(tmp_path, monkeypatch, command, env, message):
     """One line that names the file or setting, exit code 1, and no flow run (nor the temporary
     Prefect server one would start)."""
     import flows
+    import newswatch.demo
 
     def no_flow(**_):
         raise AssertionError("the flow ran")
 
     monkeypatch.setattr(flows, "monitor", no_flow)
     monkeypatch.setattr(flows, "backfill", no_flow)
+    monkeypatch.setattr(newswatch.demo, "demo", no_flow)
     (tmp_path / "broken.toml").write_text("[[sources]\n")
     (tmp_path / "notes.db").write_text("not a database")
     assert_one_line_error(tmp_path, command, env, message)
+
+
+@pytest.mark.parametrize("command, flow", [
+    (["run"], "monitor"),
+    (["backfill", "--since", "2024-01-01", "--until", "2024-01-31"], "backfill"),
+])
+def test_alert_urls_are_not_checked_when_no_alert_is_sent(tmp_path, monkeypatch, command, flow):
+    """With --alert-mode none the alert URLs (here a bad one in the environment) are not used, so they
+    do not stop the run."""
+    import flows
+
+    calls = []
+    monkeypatch.setattr(flows, flow, lambda **kwargs: calls.append(kwargs) or flows.RunSummary())
+    result = runner.invoke(app, [*command, "--db", str(tmp_path / "news.db"), "--alert-mode", "none"],
+                           env={"NEWSWATCH_ALERT_URLS": "nonsense://hook"})
+    assert result.exit_code == 0, result.output
+    assert [call["alert_mode"] for call in calls] == ["none"]
 
 
 @pytest.mark.parametrize("command, env, message", [
