@@ -40,8 +40,17 @@ JsonOption = Annotated[bool, typer.Option("--json", help="JSON Lines instead of 
 DbOption = Annotated[Path | None, typer.Option("--db", help="SQLite store (default: NEWSWATCH_DB or ./newswatch.db).")]
 
 
+def _print_version(requested: bool) -> None:
+    if requested:
+        from newswatch import __version__
+
+        print(f"newswatch {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="Print the version and exit.")] = False) -> None:
     # A machine's first temporary Prefect server creates its database before it answers: about 22 s on
     # two cores, past Prefect's 20 s limit, so `newswatch demo` failed on a fresh machine.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

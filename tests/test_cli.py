@@ -248,6 +248,13 @@ def test_a_mistake_in_the_settings_is_one_line_for_the_other_commands(tmp_path, 
     assert_one_line_error(tmp_path, command, env, message)
 
 
+def test_version_is_the_installed_packages():
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout == f"newswatch {version('newswatch')}\n"
+
+
 def test_serve_names_a_missing_deployments_file(tmp_path):
     result = runner.invoke(app, ["serve", "--file", str(tmp_path / "prefect.yaml")])
     assert result.exit_code == 2 and "prefect.yaml" in result.output and "does not exist" in result.output
