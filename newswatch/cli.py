@@ -154,7 +154,8 @@ def _articles_table(rows: list[dict]) -> Table:
 def _report(summary) -> None:
     console.print(escape(_summary_line(summary)))
     for url, reason in summary.failures:
-        console.print(f"[yellow]failed[/yellow] {escape(url)}: {escape(reason)} (retried on the next run)")
+        what = reason if reason.startswith(url) else f"{url}: {reason}"  # a feed's error names its URL
+        console.print(f"[yellow]failed[/yellow] {escape(what)} (retried on the next run)")
     for source in summary.dark_sources:
         console.print(f"[red]dark[/red] {escape(source)} has failed several runs in a row (see `newswatch sources`)")
 

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import CHROME, EUROPE_PATH, REJECTED_PATH, TOKYO_PATH, seed_page, seed_paragraphs
+from newswatch.loopback import Response
 from newswatch.cli import app
 from storage import Store
 
@@ -121,6 +122,18 @@ def test_run_then_articles(tmp_path, sources_file, mail):
     health = json_lines(runner.invoke(app, ["sources", "--db", str(db), "--json"]).stdout)
     assert sorted(row["source"] for row in health) == ["Global Wire Daily", "The Statecraft Review"]
     assert all(row["last_success"] and row["consecutive_failures"] == 0 for row in health)
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_run_names_each_failed_url_once(tmp_path, site, sources_file):
+    site.routes["/daily/atom.xml"] = Response(b"gone", status=404)
+    site.routes[TOKYO_PATH] = Response(b"gone", status=404)
+    result = runner.invoke(app, ["run", "--sources", str(sources_file), "--db", str(tmp_path / "news.db")],
+                           env={"COLUMNS": "500"})
+    assert result.exit_code == 0, result.output
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed ")]
+    assert sorted(failed) == [f"failed {site.url(path)}: HTTP 404 (retried on the next run)"
+                              for path in sorted(["/daily/atom.xml", TOKYO_PATH])]
 
 
 @pytest.mark.usefixtures("prefect_api")
