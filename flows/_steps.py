@@ -61,7 +61,13 @@ def alert_channels(settings: Settings, mode: str) -> list[SecretStr]:
     """The alert URLs a run uses: from its settings, else the Secret block; none in mode "none"."""
     if mode == "none":
         return []
-    return [SecretStr(u) for u in settings.alert_urls or alert_urls_from_block()]
+    urls = settings.alert_urls or alert_urls_from_block()
+    if not urls:
+        # Alerts are enqueued per channel when a story is flagged: without one, none is ever sent for it.
+        get_run_logger().warning(
+            "no alert channel: flagged stories are stored but alerted nowhere; give one with --alert, "
+            "NEWSWATCH_ALERT_URLS or the Secret block %r, or run with alert mode none", ALERT_URLS_BLOCK)
+    return [SecretStr(u) for u in urls]
 
 
 @dataclass

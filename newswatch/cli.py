@@ -110,8 +110,8 @@ def _check_run_inputs(*, db: Path | None, sources: Path | None, alert: list[str]
     _load(Store, settings.db_path).close()
 
 
-def _summary_line(summary) -> str:
-    return (f"Monitor run: {summary.sources} sources, {summary.announced} announced, {summary.fetched} fetched, "
+def _summary_line(summary, heading: str = "Monitor run") -> str:
+    return (f"{heading}: {summary.sources} sources, {summary.announced} announced, {summary.fetched} fetched, "
             f"{summary.new} new, {summary.revised} revised, {summary.duplicates} duplicates, "
             f"{summary.flagged} flagged, "
             f"{len(summary.failures)} failed; alerts: {summary.alerts_sent} sent, {summary.alerts_failed} failed, "
@@ -151,8 +151,8 @@ def _articles_table(rows: list[dict]) -> Table:
     return table
 
 
-def _report(summary) -> None:
-    console.print(escape(_summary_line(summary)))
+def _report(summary, heading: str = "Monitor run") -> None:
+    console.print(escape(_summary_line(summary, heading)))
     for url, reason in summary.failures:
         what = reason if reason.startswith(url) else f"{url}: {reason}"  # a feed's error names its URL
         console.print(f"[yellow]failed[/yellow] {escape(what)} (retried on the next run)")
@@ -213,7 +213,7 @@ def backfill(
                                 chunk_size=chunk_size, workers=workers, dask_address=dask)
     except (ValueError, DaskUnavailable) as exc:
         raise _fail(str(exc)) from None
-    _report(summary)
+    _report(summary, f"Backfill {since.date()}..{until.date()}")
 
 
 @app.command()

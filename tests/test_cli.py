@@ -261,6 +261,16 @@ def test_a_mistake_in_the_settings_is_one_line_for_the_other_commands(tmp_path, 
     assert_one_line_error(tmp_path, command, env, message)
 
 
+def test_backfill_reports_under_its_range(tmp_path, monkeypatch):
+    import flows
+
+    monkeypatch.setattr(flows, "backfill", lambda **_: flows.RunSummary(sources=2, announced=3, new=3))
+    result = runner.invoke(app, ["backfill", "--since", "2024-01-01", "--until", "2024-01-31",
+                                 "--db", str(tmp_path / "news.db")], env={"COLUMNS": "500"})
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("Backfill 2024-01-01..2024-01-31: 2 sources, 3 announced, 0 fetched, 3 new,")
+
+
 def test_version_is_the_installed_packages():
     from importlib.metadata import version
 

@@ -208,11 +208,17 @@ def test_alert_urls_from_a_prefect_secret_block(tmp_path, site, mail, sources_fi
     assert summary.alerts_sent == 2 and len(mail.messages) == 2
 
 
-def test_no_alert_urls_anywhere_stores_and_sends_nothing(tmp_path, site, sources_file):
+def test_no_alert_urls_anywhere_stores_and_sends_nothing_and_says_so(tmp_path, site, sources_file, caplog):
     summary = monitor(sources_file=str(sources_file), db_path=str(tmp_path / "news.db"))
     assert (summary.flagged, summary.alerts_sent) == (2, 0)
     with Store(tmp_path / "news.db") as store:
         assert store.alerts() == []
+    (warning,) = [r.getMessage() for r in caplog.records if "no alert channel" in r.getMessage()]
+    assert "NEWSWATCH_ALERT_URLS" in warning
+
+    caplog.clear()  # alert mode none asks for no channel: no warning
+    monitor(sources_file=str(sources_file), db_path=str(tmp_path / "other.db"), alert_mode="none")
+    assert not [r for r in caplog.records if "no alert channel" in r.getMessage()]
 
 
 def test_a_dark_source_raises_one_notice_and_one_when_it_recovers(tmp_path, site, mail, sources_file, monkeypatch):
