@@ -38,6 +38,7 @@ class BackfillAlertMode(StrEnum):
 
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON Lines instead of a table.")]
 DbOption = Annotated[Path | None, typer.Option("--db", help="SQLite store (default: NEWSWATCH_DB or ./newswatch.db).")]
+AlertOption = Annotated[list[str] | None, typer.Option("--alert", help="An apprise URL; repeatable.")]
 
 
 def _print_version(requested: bool) -> None:
@@ -214,6 +215,22 @@ def backfill(
     except (ValueError, DaskUnavailable) as exc:
         raise _fail(str(exc)) from None
     _report(summary, f"Backfill {since.date()}..{until.date()}")
+
+
+@app.command()
+def digest(db: DbOption = None, alert: AlertOption = None) -> None:
+    """Send the alerts still due (queued by `run --alert-mode queue`, or failed and past their backoff) as one
+    message per channel."""
+    from flows import digest as digest_flow
+    from newswatch.settings import load_settings
+
+    _check_alert_urls(_load(load_settings, alert_urls=alert).alert_urls)
+    _open_store(db).close()
+    outcome = digest_flow(db_path=str(db) if db else None, alert_urls=[SecretStr(u) for u in alert or []])
+    console.print(f"Digest: {outcome.sent} alert(s) sent, {outcome.failed} failed (retried later), "
+                  f"{outcome.gave_up} given up")
+    if outcome.failed or outcome.gave_up:
+        raise typer.Exit(code=1)
 
 
 @app.command()
@@ -396,7 +413,6 @@ def sources(
 
 alerts_app = typer.Typer(help="The alert outbox: list, retry, and test channels.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
-AlertOption = Annotated[list[str] | None, typer.Option("--alert", help="An apprise URL; repeatable.")]
 
 
 @alerts_app.command("list")

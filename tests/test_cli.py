@@ -165,6 +165,24 @@ def test_demo_runs_on_a_machine_where_prefect_never_ran(tmp_path):
 
 
 @pytest.mark.usefixtures("prefect_api")
+def test_run_with_alerts_queued_then_digest(tmp_path, sources_file, mail):
+    db = tmp_path / "news.db"
+    queued = runner.invoke(app, ["run", "--sources", str(sources_file), "--db", str(db), "--alert", mail.alert_url(),
+                                 "--alert-mode", "queue"])
+    assert queued.exit_code == 0, queued.output
+    assert mail.messages == []
+
+    sent = runner.invoke(app, ["digest", "--db", str(db), "--alert", mail.alert_url()])
+    assert sent.exit_code == 0, sent.output
+    assert "Digest: 2 alert(s) sent, 0 failed" in sent.stderr
+    assert [m["subject"] for m in mail.messages] == ["[newswatch] 2 new stories"]
+
+    again = runner.invoke(app, ["digest", "--db", str(db), "--alert", mail.alert_url()])
+    assert again.exit_code == 0 and "Digest: 0 alert(s) sent" in again.stderr
+    assert len(mail.messages) == 1
+
+
+@pytest.mark.usefixtures("prefect_api")
 def test_alerts_list_retry_and_test(tmp_path, sources_file, mail):
     from newswatch.loopback import free_port
 
@@ -256,6 +274,8 @@ def test_alert_urls_are_not_checked_when_no_alert_is_sent(tmp_path, monkeypatch,
     (["articles"], {"NEWSWATCH_TIMEOUT": "soon"}, "NEWSWATCH_TIMEOUT must be a number of seconds"),
     (["alerts", "retry"], {"NEWSWATCH_PER_HOST": "0"}, "NEWSWATCH_PER_HOST must be a whole number"),
     (["alerts", "retry", "--alert", "nonsense://hook"], {}, "not a valid apprise URL"),
+    (["digest", "--alert", "nonsense://hook"], {}, "not a valid apprise URL"),
+    (["digest", "--db", "{tmp}/none.db"], {}, "no store at"),
 ])
 def test_a_mistake_in_the_settings_is_one_line_for_the_other_commands(tmp_path, command, env, message):
     assert_one_line_error(tmp_path, command, env, message)
