@@ -8,6 +8,7 @@ from courlan import normalize_url
 from trafilatura.utils import load_html
 
 from ._article import Article
+from ._decode import decode_page
 from ._chrome import filter_chrome_lines, find_headline, remove_chrome_blocks
 from ._embeds import unwrap_embedded_posts
 from ._metadata import page_metadata
@@ -21,13 +22,16 @@ class ExtractionError(ValueError):
     """The input is not an extractable article page; the message says why."""
 
 
-def extract_article(html: bytes | str, *, url: str | None = None,
+def extract_article(html: bytes | str, *, url: str | None = None, content_type: str | None = None,
                     site_memory: Mapping[str, SiteMemory] | None = None) -> Article:
     """Extract the article from one HTML page.
 
     Args:
-        html: the page as served (bytes are decoded by content, gzip is unpacked) or as text.
+        html: the page as served (gzip is unpacked) or as text. Bytes are read as UTF-8 when they
+            are valid UTF-8, else in the charset that ``content_type`` or the page declares, else
+            in the one their content suggests.
         url: where the page came from; used for metadata and as the canonical URL fallback.
+        content_type: the HTTP Content-Type the page was served with, for its charset.
         site_memory: what the store learnt of each site, by host: the lines a site repeats on its
             pages are dropped from this page's text (the page's site is that of ``url``, else of
             its canonical URL).
@@ -38,7 +42,7 @@ def extract_article(html: bytes | str, *, url: str | None = None,
     Raises:
         ExtractionError: empty, binary, oversized or non-HTML input, or a page with no article text.
     """
-    tree = _parse(html)
+    tree = _parse(html, content_type)
     title = _meta(tree, "og:title") or _jsonld_headline(tree)
     removed = remove_chrome_blocks(tree, find_headline(tree, title))
     unwrap_embedded_posts(tree)
@@ -91,7 +95,7 @@ def _without_headline(text: str, titles: set[str | None]) -> str:
     return text
 
 
-def _parse(html: bytes | str):
+def _parse(html: bytes | str, content_type: str | None = None):
     raw = html.encode("utf-8", "surrogatepass") if isinstance(html, str) else html
     if not raw.strip():
         raise ExtractionError("empty document")
@@ -99,7 +103,7 @@ def _parse(html: bytes | str):
         raise ExtractionError(f"document too large: {len(raw)} bytes (limit {MAX_HTML_BYTES})")
     if b"\x00" in raw[:4096] and not raw.startswith(b"\x1f\x8b"):
         raise ExtractionError("binary content, not HTML")
-    tree = load_html(html, max_size=MAX_HTML_BYTES)
+    tree = load_html(html if isinstance(html, str) else decode_page(raw, content_type), max_size=MAX_HTML_BYTES)
     if tree is None or not tree.xpath("boolean(//body//text()[normalize-space()])"):
         raise ExtractionError("not an HTML document")
     return tree

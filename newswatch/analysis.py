@@ -59,7 +59,8 @@ def analyse(page: FetchedPage, topics: list[Topic] | None = None,
     opinion (``detectors.with_second_opinion``) is the caller's, so that workers never load its model."""
     started = time.perf_counter()
     try:
-        article = extract_article(page.body, url=page.url, site_memory=site_memory)
+        article = extract_article(page.body, url=page.url, content_type=page.content_type,
+                                  site_memory=site_memory)
     except ExtractionError as exc:
         return Analysis(page.url, error=f"extraction: {exc}", extract_seconds=time.perf_counter() - started)
     extracted = time.perf_counter()

@@ -49,7 +49,7 @@ class FetchSettings:
 class FetchedPage:
     url: str
     final_url: str
-    content_type: str
+    content_type: str  # the header as served, with its charset
     body: bytes
     # Validators for a conditional GET next time.
     etag: str | None = None
@@ -146,9 +146,10 @@ async def _get_once(
                 raise _Retryable(FetchFailure(url, reason), wait)
             if response.status_code >= 400:
                 return FetchFailure(url, f"HTTP {response.status_code}")
-            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if content_type and not any(t in content_type for t in accept):
-                return FetchFailure(url, f"unexpected content type {content_type!r}")
+            content_type = response.headers.get("content-type", "")
+            media_type = content_type.split(";")[0].strip().lower()
+            if media_type and not any(t in media_type for t in accept):
+                return FetchFailure(url, f"unexpected content type {media_type!r}")
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes:
                 return FetchFailure(url, f"body too large: {declared} bytes (limit {max_bytes})")

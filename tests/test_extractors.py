@@ -252,6 +252,40 @@ def test_latin1_page_declared_as_utf8_is_decoded():
     assert "médiateurs suisses" in article.text
 
 
+def legacy_page(body: str) -> str:
+    """A page of over 10 KB with no charset of its own, whose only non-ASCII text is its article, in the
+    middle, as on a real site (trafilatura guesses a charset from the first and last 5 KB)."""
+    scripts = "<script>window.analytics = window.analytics || [];</script>" * 100
+    links = "".join(f"<li><a href='/section/{n}'>Section {n}</a></li>" for n in range(150))
+    return (page(body, head=scripts).replace("<meta charset='utf-8'>", "")
+            .replace("<footer>© Example News</footer>", f"<footer><ul>{links}</ul></footer>"))
+
+
+@pytest.mark.parametrize("content_type", [
+    "text/html; charset=windows-1252",
+    "text/html; charset=ISO-8859-1",  # as browsers read it: windows-1252
+    "text/html",  # nothing declared: windows-1252, as browsers assume
+])
+def test_a_windows_1252_page_keeps_its_quotes_and_dashes(content_type):
+    body = ARTICLE.replace("Muscat on", "Muscat — “Masqat” — on").replace("Omani officials", "Oman’s officials")
+    article = extract_article(legacy_page(body).encode("cp1252"), content_type=content_type)
+    assert "Muscat — “Masqat” — on Saturday" in article.text and "Oman’s officials" in article.text
+    assert "\ufffd" not in article.text
+
+
+def test_a_charset_the_server_declares_is_used():
+    persian = PERSIAN_ARTICLE.replace("ی", "ي")  # windows-1256 has the Arabic yeh, not the Persian one
+    html = legacy_page(persian).replace("lang='en'", "lang='fa' dir='rtl'")
+    article = extract_article(html.encode("cp1256"), content_type="text/html; charset=windows-1256")
+    assert "مذاکرات غيرمستقيم ايران و آمريکا" in article.text
+
+
+def test_a_utf8_page_the_server_calls_windows_1252_is_read_as_utf8():
+    body = ARTICLE.replace("Muscat on", "Muscat — “Masqaṭ” — on")
+    article = extract_article(legacy_page(body).encode("utf-8"), content_type="text/html; charset=windows-1252")
+    assert "“Masqaṭ”" in article.text and "â€" not in article.text
+
+
 def test_persian_page_is_extracted():
     html = page(PERSIAN_ARTICLE, title="دور دوم مذاکرات در مسقط").replace("lang='en'", "lang='fa' dir='rtl'")
     article = extract_article(html.encode("utf-8"))

@@ -267,10 +267,17 @@ def test_hostile_pages_are_refused_with_reasons_and_the_run_goes_on(tmp_path, ma
     article = ("<html><head><title>Talks in Muscat</title></head><body><article><h1>Talks in Muscat</h1>"
                + "<p>Araghchi’s delegation met Omani mediators in Muscat — “a constructive day”, he said.</p>" * 3
                + "</article></body></html>").encode("utf-8")
+    # A Persian page in windows-1256 with over 10 KB of ASCII around the article: only the server's
+    # header names its charset.
+    padding = "<!-- " + "x" * 6000 + " -->"
+    persian = "<p>دور دوم مذاکرات غيرمستقيم ايران و آمريکا روز شنبه در مسقط برگزار شد و هيئت‌ها جداگانه نشستند.</p>" * 3
+    legacy = (f"<html><head><title>مذاکرات در مسقط</title></head><body>{padding}<article><h1>مذاکرات در مسقط</h1>"
+              f"{persian}</article>{padding}</body></html>").encode("cp1256")
     routes = {
         "/huge.html": Response(b"<p>" + b"x" * 50_000_000 + b"</p>"),
         "/binary.html": Response(png),
         "/mislabelled.html": Response(article, "text/html; charset=iso-8859-1"),
+        "/legacy.html": Response(legacy, "text/html; charset=windows-1256"),
     }
     with LoopbackSite(routes) as site:
         sources = tmp_path / "sources.toml"
@@ -281,10 +288,12 @@ def test_hostile_pages_are_refused_with_reasons_and_the_run_goes_on(tmp_path, ma
     reasons = dict(summary.failures)
     assert reasons[site.url("/huge.html")].startswith("body too large")
     assert reasons[site.url("/binary.html")] == "extraction: binary content, not HTML"
-    assert summary.new == 1
+    assert summary.new == 2
     with Store(tmp_path / "news.db") as store:
-        (text,) = [row[0] for row in store.db.execute("select text from articles")]
-    assert "Araghchi’s delegation" in text and "“a constructive day”" in text and "â€" not in text
+        texts = dict(store.db.execute("select url, text from articles").fetchall())
+    mislabelled, legacy = texts[site.url("/mislabelled.html")], texts[site.url("/legacy.html")]
+    assert "Araghchi’s delegation" in mislabelled and "“a constructive day”" in mislabelled and "â€" not in mislabelled
+    assert "مذاکرات غيرمستقيم ايران و آمريکا" in legacy
 
 
 def test_an_updated_entry_is_fetched_again_and_alerts_once_when_it_now_reports_talks(tmp_path, site, mail,
