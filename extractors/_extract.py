@@ -8,8 +8,8 @@ from courlan import normalize_url
 from trafilatura.utils import load_html
 
 from ._article import Article
-from ._decode import decode_page
 from ._chrome import filter_chrome_lines, find_headline, remove_chrome_blocks
+from ._decode import decode_page
 from ._embeds import unwrap_embedded_posts
 from ._metadata import page_metadata
 from ._site_memory import SiteMemory, site_of
