@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TypeVar
+from urllib.parse import urlsplit
 
 import typer
 from pydantic import SecretStr
@@ -111,6 +112,27 @@ def _check_run_inputs(*, db: Path | None, sources: Path | None, alert: list[str]
     _load(Store, settings.db_path).close()
 
 
+def _check_prefect_api(*, required: bool = False) -> None:
+    """The Prefect API that PREFECT_API_URL names must answer before a flow is called; without
+    PREFECT_API_URL, a flow starts a temporary server of its own (unless ``required``)."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        if required:
+            raise _fail("this needs a Prefect server: start one (`prefect server start`) and set PREFECT_API_URL, "
+                        "e.g. `prefect config set PREFECT_API_URL=http://127.0.0.1:4200/api`")
+        return
+    with get_client(sync_client=True) as client:
+        problem = client.api_healthcheck()
+    if problem is not None:
+        parts = urlsplit(url)
+        shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # no credentials
+        raise _fail(f"the Prefect API at {shown} (PREFECT_API_URL) does not answer: {problem}. Start it "
+                    "(`prefect server start`), or unset PREFECT_API_URL to run under a temporary server")
+
+
 def _summary_line(summary, heading: str = "Monitor run") -> str:
     return (f"{heading}: {summary.sources} sources, {summary.announced} announced, {summary.fetched} fetched, "
             f"{summary.new} new, {summary.revised} revised, {summary.duplicates} duplicates, "
@@ -173,6 +195,7 @@ def run(
     from flows import monitor
 
     _check_run_inputs(db=db, sources=sources, alert=alert, alert_mode=alert_mode)
+    _check_prefect_api()
     summary = monitor(sources_file=str(sources) if sources else None, db_path=str(db) if db else None,
                       alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value)
     if summary.skipped:
@@ -207,6 +230,7 @@ def backfill(
         raise _fail("--sources and --urls are alternatives: give one")
     _load(check_range, since.date(), until.date())
     _check_run_inputs(db=db, sources=sources, alert=alert, alert_mode=alert_mode, urls=urls, dask=dask)
+    _check_prefect_api()
     try:
         summary = backfill_flow(since=since.date(), until=until.date(), sources_file=str(sources) if sources else None,
                                 urls_file=str(urls) if urls else None, db_path=str(db) if db else None,
@@ -226,6 +250,7 @@ def digest(db: DbOption = None, alert: AlertOption = None) -> None:
 
     _check_alert_urls(_load(load_settings, alert_urls=alert).alert_urls)
     _open_store(db).close()
+    _check_prefect_api()
     outcome = digest_flow(db_path=str(db) if db else None, alert_urls=[SecretStr(u) for u in alert or []])
     console.print(f"Digest: {outcome.sent} alert(s) sent, {outcome.failed} failed (retried later), "
                   f"{outcome.gave_up} given up")
@@ -241,13 +266,10 @@ def serve(
 ) -> None:
     """Run the scheduled deployments (monitor, digest, backfill) in this one process, until stopped."""
     from prefect import serve as prefect_serve
-    from prefect.settings import PREFECT_API_URL
 
     from flows.deployments import PREFECT_FILE, load_deployments, on_work_pools
 
-    if not PREFECT_API_URL.value():
-        raise _fail("serve needs a Prefect server: start one (`prefect server start`) and set PREFECT_API_URL, "
-                    "e.g. `prefect config set PREFECT_API_URL=http://127.0.0.1:4200/api`")
+    _check_prefect_api(required=True)
     deployments = load_deployments(file or PREFECT_FILE)
     if taken := on_work_pools(deployments):
         deletes = "; ".join(f"prefect deployment delete {name}" for name in taken)
@@ -264,6 +286,7 @@ def demo(db: Annotated[Path, typer.Option("--db", help="Store for the demo run."
     from .demo import demo as run_demo
 
     _load(Store, db).close()
+    _check_prefect_api()
     result = run_demo(db_path=db)
     out = Console()
     out.print(f"\nDemo site served at {result.site_url}; store: {db}\n")

@@ -298,6 +298,33 @@ def test_version_is_the_installed_packages():
     assert result.exit_code == 0 and result.stdout == f"newswatch {version('newswatch')}\n"
 
 
+@pytest.mark.parametrize("command", [
+    ["run", "--db", "{tmp}/news.db"],
+    ["backfill", "--since", "2024-01-01", "--until", "2024-01-31", "--db", "{tmp}/news.db"],
+    ["digest", "--db", "{tmp}/news.db"],
+    ["demo", "--db", "{tmp}/news.db"],
+    ["serve"],
+])
+def test_a_prefect_api_that_does_not_answer_is_one_line(tmp_path, command):
+    """PREFECT_API_URL names a server that is down: say so and how to go on, before any flow runs."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from newswatch.loopback import free_port
+
+    Store(tmp_path / "news.db").close()  # digest needs a store
+    with temporary_settings({PREFECT_API_URL: f"http://newswatch:Sup3rSecret@127.0.0.1:{free_port()}/api"}):
+        result = runner.invoke(app, [arg.format(tmp=tmp_path) for arg in command], env={"COLUMNS": "500"})
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: the Prefect API at http://127.0.0.1:")
+    assert "unset PREFECT_API_URL" in result.stderr and "Sup3rSecret" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_serve_without_a_prefect_server_says_how_to_start_one():
+    result = runner.invoke(app, ["serve"], env={"COLUMNS": "500"})
+    assert result.exit_code == 1 and "this needs a Prefect server: start one" in result.stderr
+
+
 def test_serve_names_a_missing_deployments_file(tmp_path):
     result = runner.invoke(app, ["serve", "--file", str(tmp_path / "prefect.yaml")])
     assert result.exit_code == 2 and "prefect.yaml" in result.output and "does not exist" in result.output
