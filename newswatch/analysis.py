@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Mapping
@@ -37,6 +38,9 @@ _worker_topics: list[Topic] = []
 
 def _start_worker(topics_file: Path, owner_pid: int) -> None:
     global _worker_topics
+    # Ctrl-C reaches every process of the terminal's group. A worker that died of it broke the pool,
+    # and the owner waited forever for its futures; the owner stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_topics = load_topics(topics_file)
     threading.Thread(target=_exit_with, args=(owner_pid,), name="exit-with-owner", daemon=True).start()
 

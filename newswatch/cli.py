@@ -5,8 +5,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -112,9 +114,9 @@ def _check_run_inputs(*, db: Path | None, sources: Path | None, alert: list[str]
     _load(Store, settings.db_path).close()
 
 
-def _check_prefect_api(*, required: bool = False) -> None:
-    """The Prefect API that PREFECT_API_URL names must answer before a flow is called; without
-    PREFECT_API_URL, a flow starts a temporary server of its own (unless ``required``)."""
+def _check_prefect_api(*, required: bool = False) -> bool:
+    """The Prefect API that PREFECT_API_URL names must answer before a flow is called. Without
+    PREFECT_API_URL a flow starts a temporary server of its own (unless ``required``): True then."""
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL
 
@@ -123,7 +125,7 @@ def _check_prefect_api(*, required: bool = False) -> None:
         if required:
             raise _fail("this needs a Prefect server: start one (`prefect server start`) and set PREFECT_API_URL, "
                         "e.g. `prefect config set PREFECT_API_URL=http://127.0.0.1:4200/api`")
-        return
+        return True
     with get_client(sync_client=True) as client:
         problem = client.api_healthcheck()
     if problem is not None:
@@ -131,6 +133,36 @@ def _check_prefect_api(*, required: bool = False) -> None:
         shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # no credentials
         raise _fail(f"the Prefect API at {shown} (PREFECT_API_URL) does not answer: {problem}. Start it "
                     "(`prefect server start`), or unset PREFECT_API_URL to run under a temporary server")
+    return False
+
+
+@contextmanager
+def _flow_call(after_interrupt: str) -> Iterator[None]:
+    """Around a flow call: the Prefect API is checked first, and Ctrl-C ends the command with one
+    line (what was stored is kept, and ``after_interrupt``) and exit code 130."""
+    message = f"interrupted: what was stored is kept; {after_interrupt}"
+    if _check_prefect_api():
+        # The temporary Prefect server is in the terminal's process group, so Ctrl-C stops it too, and
+        # Prefect's engine then retries its reports to it for minutes. Leave as a kill would: newswatch
+        # survives one at any point (a transaction per write, the backfill's checkpoints).
+        from prefect.server.api.server import SubprocessASGIServer
+
+        def leave(signum, frame) -> None:
+            console.print(f"[yellow]{escape(message)}[/yellow]")
+            SubprocessASGIServer().stop()  # in case Ctrl-C reached this process alone
+            os._exit(130)
+
+        previous = signal.signal(signal.SIGINT, leave)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    else:
+        try:
+            yield
+        except KeyboardInterrupt:  # Prefect has recorded the flow run as crashed
+            console.print(f"[yellow]{escape(message)}[/yellow]")
+            raise typer.Exit(code=130) from None
 
 
 def _summary_line(summary, heading: str = "Monitor run") -> str:
@@ -195,9 +227,9 @@ def run(
     from flows import monitor
 
     _check_run_inputs(db=db, sources=sources, alert=alert, alert_mode=alert_mode)
-    _check_prefect_api()
-    summary = monitor(sources_file=str(sources) if sources else None, db_path=str(db) if db else None,
-                      alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value)
+    with _flow_call("the next run fetches what this one did not store"):
+        summary = monitor(sources_file=str(sources) if sources else None, db_path=str(db) if db else None,
+                          alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value)
     if summary.skipped:
         console.print(f"[yellow]skipped:[/yellow] {escape(summary.skipped)}; try again once it has finished")
         raise typer.Exit(code=75)  # EX_TEMPFAIL
@@ -230,12 +262,13 @@ def backfill(
         raise _fail("--sources and --urls are alternatives: give one")
     _load(check_range, since.date(), until.date())
     _check_run_inputs(db=db, sources=sources, alert=alert, alert_mode=alert_mode, urls=urls, dask=dask)
-    _check_prefect_api()
     try:
-        summary = backfill_flow(since=since.date(), until=until.date(), sources_file=str(sources) if sources else None,
-                                urls_file=str(urls) if urls else None, db_path=str(db) if db else None,
-                                alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value,
-                                chunk_size=chunk_size, workers=workers, dask_address=dask)
+        with _flow_call("run the same command again to go on from the first unfinished chunk"):
+            summary = backfill_flow(
+                since=since.date(), until=until.date(), sources_file=str(sources) if sources else None,
+                urls_file=str(urls) if urls else None, db_path=str(db) if db else None,
+                alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value,
+                chunk_size=chunk_size, workers=workers, dask_address=dask)
     except (ValueError, DaskUnavailable) as exc:
         raise _fail(str(exc)) from None
     _report(summary, f"Backfill {since.date()}..{until.date()}")
@@ -250,8 +283,8 @@ def digest(db: DbOption = None, alert: AlertOption = None) -> None:
 
     _check_alert_urls(_load(load_settings, alert_urls=alert).alert_urls)
     _open_store(db).close()
-    _check_prefect_api()
-    outcome = digest_flow(db_path=str(db) if db else None, alert_urls=[SecretStr(u) for u in alert or []])
+    with _flow_call("the alerts not sent are still due"):
+        outcome = digest_flow(db_path=str(db) if db else None, alert_urls=[SecretStr(u) for u in alert or []])
     console.print(f"Digest: {outcome.sent} alert(s) sent, {outcome.failed} failed (retried later), "
                   f"{outcome.gave_up} given up")
     if outcome.failed or outcome.gave_up:
@@ -286,8 +319,8 @@ def demo(db: Annotated[Path, typer.Option("--db", help="Store for the demo run."
     from .demo import demo as run_demo
 
     _load(Store, db).close()
-    _check_prefect_api()
-    result = run_demo(db_path=db)
+    with _flow_call("run the demo again to go on"):
+        result = run_demo(db_path=db)
     out = Console()
     out.print(f"\nDemo site served at {result.site_url}; store: {db}\n")
     out.print(escape(_summary_line(result.summary)))

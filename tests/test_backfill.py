@@ -246,6 +246,55 @@ def test_killed_halfway_then_rerun_stores_every_article_once(tmp_path):
         assert finished_chunks(db) == 6
 
 
+@pytest.mark.parametrize("prefect_server", ["temporary", "the session's"])
+def test_ctrl_c_stops_a_backfill_at_once_and_the_same_command_resumes_it(tmp_path, prefect_server):
+    """Ctrl-C reaches every process of the terminal's group: the backfill, its extraction processes
+    and a temporary Prefect server. The command ends at once with one line and exit code 130."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {name: value for name, value in os.environ.items() if name != "PREFECT_API_URL"}
+    if prefect_server == "the session's":
+        env["PREFECT_API_URL"] = PREFECT_API_URL.value()
+    with LoopbackSite() as site:
+        routes = archive_routes(site.base_url, PAGES)
+        for path in IN_RANGE:  # slow pages: Ctrl-C lands in the middle of the run
+            routes[path].delay = 0.3
+        site.routes.update(routes)
+        (tmp_path / "sources.toml").write_text(sources_toml(site.base_url))
+        db = tmp_path / "news.db"
+        command = [sys.executable, "-m", "newswatch", "backfill", "--since", str(SINCE), "--until", str(UNTIL),
+                   "--sources", str(tmp_path / "sources.toml"), "--db", str(db), "--chunk-size", "2",
+                   "--alert-mode", "none"]
+        log = tmp_path / "backfill.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                       start_new_session=True,  # a process group of its own, as in a terminal
+                                       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 120  # a temporary server creates its database first
+        while time.monotonic() < deadline and process.poll() is None and finished_chunks(db) < 2:
+            time.sleep(0.05)
+        assert process.poll() is None, log.read_text()[-3000:]
+        helpers = psutil.Process(process.pid).children(recursive=True)
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            returncode = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise AssertionError("still running 30 s after Ctrl-C: " + log.read_text()[-3000:]) from None
+        output = log.read_text()
+        assert returncode == 130, output[-3000:]
+        assert "interrupted: what was stored is kept; run the same command again" in output
+        _, alive = psutil.wait_procs(helpers, timeout=15)
+        assert not alive, [" ".join(p.cmdline())[:120] for p in alive]
+        assert finished_chunks(db) < 6, "interrupted halfway: 6 chunks in all"
+
+        summary = backfill(since=SINCE, until=UNTIL, sources_file=str(tmp_path / "sources.toml"), db_path=str(db),
+                           chunk_size=2, alert_mode="none")
+        paths = stored_paths(site, db)
+        assert len(paths) == len(set(paths)) and set(paths) == IN_RANGE  # every article, once
+        assert summary.new > 0 and finished_chunks(db) == 6
+
+
 def finished_chunks(db) -> int:
     if not Path(db).exists():
         return 0
@@ -382,3 +431,13 @@ def test_extraction_processes_start_with_the_caches_filled():
     with analysis_pool(ROOT / "seeds" / "topics.toml", workers=1) as pool:
         assert pool.submit(extraction_caches_filled).result(timeout=60) == {
             "jusText stoplists": True, "dateparser patterns": True}
+
+
+def test_ctrl_c_leaves_the_extraction_processes_to_their_owner():
+    """Ctrl-C reaches the extraction processes too. One that died of it broke the pool, and the backfill
+    waited for its futures forever; the backfill stops them itself."""
+    with analysis_pool(ROOT / "seeds" / "topics.toml", workers=1) as pool:
+        worker = pool.submit(os.getpid).result(timeout=60)
+        os.kill(worker, signal.SIGINT)
+        time.sleep(0.5)
+        assert pool.submit(os.getpid).result(timeout=60) == worker

@@ -321,7 +321,10 @@ def test_a_prefect_api_that_does_not_answer_is_one_line(tmp_path, command):
 
 
 def test_serve_without_a_prefect_server_says_how_to_start_one():
-    result = runner.invoke(app, ["serve"], env={"COLUMNS": "500"})
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):  # whatever test ran before
+        result = runner.invoke(app, ["serve"], env={"COLUMNS": "500"})
     assert result.exit_code == 1 and "this needs a Prefect server: start one" in result.stderr
 
 
