@@ -55,6 +55,11 @@ def min_pages(site_pages: int) -> int:
     return max(MIN_PAGES, math.ceil(MIN_SHARE * site_pages))
 
 
+def memory_is_full(site_pages: int) -> bool:
+    """Whether a site's counts, now over ``site_pages`` stories, are to be halved."""
+    return site_pages >= 2 * MEMORY_PAGES
+
+
 @dataclass(frozen=True)
 class SiteMemory:
     """What the store learnt of one site: the fingerprints of the lines it repeats."""

@@ -5,7 +5,8 @@ at a time write."""
 from ._lock import StoreBusy, run_lock
 from ._records import AlertChannel, PendingAlert, SavedArticle
 from ._schema import SCHEMA_VERSION
-from ._store import DEFAULT_MAX_ATTEMPTS, Store
+from ._health import DEFAULT_MAX_ATTEMPTS
+from ._store import Store
 
 __all__ = ["DEFAULT_MAX_ATTEMPTS", "SCHEMA_VERSION", "AlertChannel", "PendingAlert", "SavedArticle", "Store",
            "StoreBusy", "run_lock"]
