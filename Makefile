@@ -3,11 +3,13 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Where `make install` links the newswatch command: a folder on your PATH.
+BINDIR ?= $(HOME)/.local/bin
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test lock clean
+.PHONY: demo test check install lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +22,17 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The fast layer: every test but those marked slow (the Prefect API, processes and servers of their own).
+check: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+# `newswatch` on your PATH without activating .venv: a link to .venv's script in $(BINDIR).
+install: $(STAMP)
+	mkdir -p $(BINDIR)
+	ln -sf $(abspath $(BIN))/newswatch $(BINDIR)/newswatch
+	@case ":$$PATH:" in *":$(BINDIR):"*) echo "newswatch is on your PATH: try newswatch --help";; \
+	  *) echo "add $(BINDIR) to your PATH (e.g. in ~/.profile: export PATH=\"$(BINDIR):\$$PATH\")";; esac
 
 # Re-pin every dependency after changing pyproject.toml: make lock, then commit requirements.lock.
 lock:

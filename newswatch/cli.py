@@ -7,7 +7,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
@@ -78,40 +78,29 @@ def _load(load: Callable[..., T], *args, **kwargs) -> T:
 
 
 def _open_store(db: Path | None):
-    from newswatch.settings import load_settings
+    from pipeline import load_settings
     from storage import Store
 
-    path = _load(load_settings, db_path=db).db_path
+    path = _load(load_settings, db_path=db).db
     if not path.exists():
         raise _fail(f"no store at {path} (run `newswatch run` first, or pass --db)")
     return _load(Store, path)
 
 
-def _check_alert_urls(urls: Sequence[str]) -> None:
-    import alerts
-
-    for url in urls:
-        try:
-            alerts.check_url(url)
-        except alerts.DeliveryError as exc:
-            raise _fail(f"{exc} (check a channel with `newswatch alerts test URL`)") from None
-
-
-def _check_run_inputs(*, db: Path | None, sources: Path | None, alert: list[str] | None, alert_mode: str,
-                      urls: Path | None = None, dask: str | None = None) -> None:
-    """Read what a monitor run or a backfill reads before its flow (and the Prefect server it may
-    start) is called: the settings and alert URLs (unless alert_mode is "none", which uses none), the
-    sources or the URL list, the topics and the store (created or upgraded here, as the flow would). A
-    mistake in them is one line of error, not a failed flow run."""
-    from flows import load_run_inputs
-    from newswatch.settings import load_settings
+def _prepare(*, db: Path | None = None, sources: Path | None = None, alert: list[str] | None = None,
+             alert_mode: str = "each", urls: Path | None = None, dask: str | None = None,
+             reads_sources: bool = True):
+    """Read and check what a command's run reads (``pipeline.prepare_run``, as its flow will) before
+    the flow, and the Prefect server it may start: a mistake is one line of error, not a failed flow run.
+    A run that reads sources creates (or upgrades) the store here, as its flow would."""
+    from pipeline import load_settings, prepare_run
     from storage import Store
 
     settings = _load(load_settings, db_path=db, sources_file=sources, alert_urls=alert, dask_address=dask)
-    if alert_mode != "none":
-        _check_alert_urls(settings.alert_urls)
-    _load(load_run_inputs, settings, urls_file=str(urls) if urls else None)
-    _load(Store, settings.db_path).close()
+    run = _load(prepare_run, settings, alert_mode=alert_mode, urls_file=urls, reads_sources=reads_sources)
+    if reads_sources:
+        _load(Store, settings.db).close()
+    return run
 
 
 def _check_prefect_api(*, required: bool = False) -> bool:
@@ -226,7 +215,7 @@ def run(
     """One monitor run: fetch new articles, store them, flag, alert."""
     from flows import monitor
 
-    _check_run_inputs(db=db, sources=sources, alert=alert, alert_mode=alert_mode)
+    _prepare(db=db, sources=sources, alert=alert, alert_mode=alert_mode)
     with _flow_call("the next run fetches what this one did not store"):
         summary = monitor(sources_file=str(sources) if sources else None, db_path=str(db) if db else None,
                           alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value)
@@ -255,13 +244,14 @@ def backfill(
              "(default: NEWSWATCH_DASK_ADDRESS; needs newswatch[dask]).")] = None,
 ) -> None:
     """Store every article the sources announce for a date range; rerun it to resume after a crash."""
-    from flows import DaskUnavailable, check_range
+    from flows import DaskUnavailable
     from flows import backfill as backfill_flow
+    from pipeline import check_range
 
     if sources and urls:
         raise _fail("--sources and --urls are alternatives: give one")
     _load(check_range, since.date(), until.date())
-    _check_run_inputs(db=db, sources=sources, alert=alert, alert_mode=alert_mode, urls=urls, dask=dask)
+    _prepare(db=db, sources=sources, alert=alert, alert_mode=alert_mode, urls=urls, dask=dask)
     try:
         with _flow_call("run the same command again to go on from the first unfinished chunk"):
             summary = backfill_flow(
@@ -279,9 +269,8 @@ def digest(db: DbOption = None, alert: AlertOption = None) -> None:
     """Send the alerts still due (queued by `run --alert-mode queue`, or failed and past their backoff) as one
     message per channel."""
     from flows import digest as digest_flow
-    from newswatch.settings import load_settings
 
-    _check_alert_urls(_load(load_settings, alert_urls=alert).alert_urls)
+    _prepare(db=db, alert=alert, alert_mode="digest", reads_sources=False)
     _open_store(db).close()
     with _flow_call("the alerts not sent are still due"):
         outcome = digest_flow(db_path=str(db) if db else None, alert_urls=[SecretStr(u) for u in alert or []])
@@ -312,8 +301,18 @@ def serve(
 
 
 @app.command()
-def demo(db: Annotated[Path, typer.Option("--db", help="Store for the demo run.")] = Path("newswatch-demo.db")) -> None:
+def demo(
+    db: Annotated[Path, typer.Option("--db", help="Store for the demo run.")] = Path("newswatch-demo.db"),
+    serve: Annotated[bool, typer.Option(
+        "--serve", help="Only serve the demo site and an SMTP server (which prints each email it receives) until "
+                        "Ctrl-C, and write newswatch-demo-sources.toml, for `newswatch run` to read.")] = False,
+    port: Annotated[int, typer.Option(help="With --serve: the site's port (another if taken).")] = 8765,
+    smtp_port: Annotated[int, typer.Option(help="With --serve: the SMTP server's port.")] = 8025,
+) -> None:
     """Serve the demo news site and an SMTP server on 127.0.0.1, run the monitor once, show the results."""
+    if serve:
+        _serve_demo(port=port, smtp_port=smtp_port)
+        return
     from storage import Store
 
     from .demo import demo as run_demo
@@ -332,10 +331,38 @@ def demo(db: Annotated[Path, typer.Option("--db", help="Store for the demo run."
     if result.emails:
         out.print(f"\n[bold]{len(result.emails)} alert email(s) received by the SMTP server:[/bold]")
         for message in result.emails:
-            out.print(f"\n[bold]To:[/bold] {escape(message['to'])}  [bold]Subject:[/bold] {escape(message['subject'])}")
-            out.print(escape(message.get_body(("plain",)).get_content().strip()))
+            out.print(_email_lines(message))
     else:
         out.print("\nNo alert email this time: every flagged story was already alerted on an earlier run.")
+
+
+def _email_lines(message) -> str:
+    return (f"\n[bold]To:[/bold] {escape(message['to'])}  [bold]Subject:[/bold] {escape(message['subject'])}\n"
+            + escape(message.get_body(("plain",)).get_content().strip()))
+
+
+DEMO_SOURCES_FILE = Path("newswatch-demo-sources.toml")
+
+
+def _serve_demo(*, port: int, smtp_port: int) -> None:
+    """The demo site and an SMTP server, until Ctrl-C: an offline target for `newswatch run`."""
+    from .demo import demo_servers
+
+    out = Console(soft_wrap=True)  # the command lines it prints are to be copied whole
+    try:
+        with demo_servers(DEMO_SOURCES_FILE, port=port, smtp_port=smtp_port,
+                          on_message=lambda message: out.print(_email_lines(message))) as servers:
+            alert = servers.mail.alert_url()
+            out.print(f"Demo news site: {servers.site.base_url}/ (feeds /review/feed.xml and /daily/atom.xml)\n"
+                      f"SMTP server:    127.0.0.1:{servers.mail.port}, printing each email it receives\n"
+                      f"Sources file:   {DEMO_SOURCES_FILE}\n\nIn another terminal:\n"
+                      f"  newswatch run --sources {DEMO_SOURCES_FILE} --db demo.db --alert '{alert}'\n\n"
+                      "Ctrl-C stops the servers.", highlight=False)
+            signal.pause()
+    except KeyboardInterrupt:
+        out.print("demo servers stopped")
+    except (OSError, RuntimeError) as exc:  # a port taken: aiosmtpd raises RuntimeError from its thread
+        raise _fail(f"cannot serve the demo: {exc}") from None
 
 
 def _read_page(path: Path) -> bytes:
@@ -388,9 +415,9 @@ def classify(
 ) -> None:
     """Flag texts for the watch topics; print one JSON object per input line."""
     from detectors import SemanticUnavailable, detect_topics, load_topics, semantic_detect_topics
-    from newswatch.settings import load_settings
+    from pipeline import load_settings
 
-    topics = _load(load_topics, _load(load_settings).topics_file)
+    topics = _load(load_topics, _load(load_settings).topics)
     if semantic:
         try:
             semantic_detect_topics(topics, title=None, text="")  # fails now, not after the first line
@@ -489,14 +516,12 @@ def alerts_retry(
     alert: AlertOption = None,
 ) -> None:
     """Make failed and given-up alerts due now, and deliver them to the configured channels."""
-    import alerts
-    from newswatch.settings import load_settings
+    import pipeline
 
-    urls = list(_load(load_settings, alert_urls=alert).alert_urls)
-    _check_alert_urls(urls)
+    run = _prepare(db=db, alert=alert, reads_sources=False)
     with _open_store(db) as store:
         due = store.retry_alerts(ids or [])
-        outcome = alerts.deliver_pending(store, urls)
+        outcome = pipeline.deliver(store, run)
     console.print(f"{due} alert(s) made due; {outcome.sent} sent, {outcome.failed} failed again, "
                   f"{outcome.gave_up} given up")
     unmatched = due - outcome.sent - outcome.failed - outcome.gave_up

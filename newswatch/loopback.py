@@ -105,7 +105,9 @@ class LoopbackSite:
             self._server = ThreadingHTTPServer((host, 0), Handler)  # the preferred port is taken
         self._server.daemon_threads = True
         self.base_url = f"http://{host}:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # Shutting down waits for the next poll: 0.5 s by default, paid by every test that serves a site.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        daemon=True)
 
     def __enter__(self) -> LoopbackSite:
         self._thread.start()

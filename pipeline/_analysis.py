@@ -1,7 +1,7 @@
 """Extraction and detection of fetched pages, in this process or on every core.
 
-Outside the flows package on purpose: a worker process imports this module, the extractors and the
-detectors, but not Prefect, which would triple its memory."""
+A worker process imports this module, the extractors and the detectors, but not Prefect, which
+would triple its memory."""
 
 from __future__ import annotations
 
@@ -77,8 +77,8 @@ def analyse(page: FetchedPage, topics: list[Topic] | None = None,
 def analysis_pool(topics_file: Path, workers: int) -> Executor:
     """Worker processes for ``analyse``: extraction is CPU-bound, so one per core. They are forked
     from a server process that has imported the extractors and filled their caches already
-    (``newswatch.pool_preload``), so each starts in milliseconds and shares those caches."""
+    (``pipeline._preload``), so each starts in milliseconds and shares those caches."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["newswatch.pool_preload"])
+    context.set_forkserver_preload(["pipeline._preload"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                                initargs=(topics_file, os.getpid()))

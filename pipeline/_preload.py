@@ -10,8 +10,8 @@ import gc
 
 from htmldate.extractors import external_date_parser
 
-import newswatch.analysis  # noqa: F401  (what the workers run)
 from extractors import extract_article
+from pipeline import _analysis  # noqa: F401  (what the workers run)
 from seeds import SITE_DIR
 
 

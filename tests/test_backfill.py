@@ -1,4 +1,6 @@
-"""The backfill flow under a real Prefect API, against a loopback archive site and a real SMTP server."""
+"""Backfills against a loopback archive site and a real SMTP server: the steps without Prefect
+(``pipeline.backfill_once``), and the flow under a real Prefect API where orchestration is what is
+tested (chunks in flight, extraction processes, artifacts, Ctrl-C, a kill, Dask)."""
 
 import asyncio
 import os
@@ -16,16 +18,14 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from archive import SIGN_OFF, archive_routes, make_archive, page_html, sources_toml
-
 from flows import backfill
-from newswatch.analysis import analyse, analysis_pool
+from helpers import SIGN_OFF, archive_routes, make_archive, page_html, sources_toml
 from newswatch.cli import app
 from newswatch.loopback import LoopbackSite, Response
+from pipeline import analyse, analysis_pool, backfill_once, load_settings, prepare_run
 from sources import FetchedPage
 from storage import Store
 
-pytestmark = pytest.mark.usefixtures("prefect_api")
 ROOT = Path(__file__).resolve().parents[1]
 SINCE, UNTIL = date(2024, 1, 3), date(2024, 1, 12)
 # 20 days of news from 1 January; every fifth day's story is about US–Iran talks. Two sitemap
@@ -44,9 +44,20 @@ def archive(tmp_path):
 
 
 def run_backfill(tmp_path, mail=None, chunk_size=4, **options):
+    """The backfill flow (under the session's Prefect API)."""
     return backfill(since=SINCE, until=UNTIL, sources_file=str(tmp_path / "sources.toml"),
                     db_path=str(tmp_path / "news.db"), chunk_size=chunk_size,
                     alert_urls=[SecretStr(mail.alert_url())] if mail else None, **options)
+
+
+def backfill_steps(tmp_path, mail=None, *, since=SINCE, until=UNTIL, chunk_size=4, alert_mode="digest",
+                   urls_file=None):
+    """The backfill's steps in this process, without Prefect."""
+    settings = load_settings(sources_file=tmp_path / "sources.toml", db_path=tmp_path / "news.db",
+                             alert_urls=[mail.alert_url()] if mail else None)
+    run = prepare_run(settings, alert_mode=alert_mode, urls_file=urls_file)
+    with Store(settings.db) as store:
+        return backfill_once(run, store, since=since, until=until, chunk_size=chunk_size)
 
 
 def stored_paths(site, db) -> list[str]:
@@ -59,7 +70,7 @@ def page_requests(site) -> list[str]:
 
 
 def test_backfill_stores_the_range_and_sends_one_digest(tmp_path, archive, mail):
-    summary = run_backfill(tmp_path, mail)
+    summary = backfill_steps(tmp_path, mail)
 
     assert set(stored_paths(archive, tmp_path / "news.db")) == IN_RANGE
     assert (summary.new, summary.flagged, summary.failures) == (len(IN_RANGE), len(FLAGGED_IN_RANGE), [])
@@ -80,7 +91,7 @@ MARKETS_STORY = ["Brent crude fell 1% on Tuesday as inventories rose for a secon
                  "again in Muscat next week."]
 
 
-def test_the_flow_gives_the_second_opinion_the_extraction_processes_leave_out(tmp_path, archive):
+def test_the_flow_gives_the_second_opinion_the_extraction_processes_leave_out(tmp_path, archive, prefect_api):
     markets = next(p for p in PAGES if p.path in IN_RANGE and p.day and not p.flagged)
     archive.routes[markets.path] = Response(page_html("Oil slips as supply worries ease", markets.day, MARKETS_STORY))
     page = FetchedPage(archive.url(markets.path), archive.url(markets.path), "text/html",
@@ -97,12 +108,12 @@ def test_the_flow_gives_the_second_opinion_the_extraction_processes_leave_out(tm
 
 
 def test_later_chunks_leave_out_the_line_every_page_of_the_site_repeats(tmp_path):
-    """The flow stores each chunk before it plans the next but one: the site memory learnt from the
-    first chunks is used on the later ones."""
+    """Each chunk is stored before the next is planned: the site memory learnt from the first chunks
+    is used on the later ones."""
     with LoopbackSite() as site:
         site.routes.update(archive_routes(site.base_url, PAGES, sign_off=True))
         (tmp_path / "sources.toml").write_text(sources_toml(site.base_url))
-        run_backfill(tmp_path, chunk_size=2)
+        backfill_steps(tmp_path, chunk_size=2)
     with Store(tmp_path / "news.db") as store:
         texts = {url.removeprefix(site.base_url): text for url, text in store.db.execute("select url, text from articles")}
     in_order = sorted(IN_RANGE - {"/news/undated/inside.html"})
@@ -113,10 +124,10 @@ def test_later_chunks_leave_out_the_line_every_page_of_the_site_repeats(tmp_path
 
 
 def test_second_backfill_of_a_range_fetches_stores_and_alerts_nothing(tmp_path, archive, mail):
-    run_backfill(tmp_path, mail)
+    backfill_steps(tmp_path, mail)
     archive.requests.clear()
 
-    again = run_backfill(tmp_path, mail)
+    again = backfill_steps(tmp_path, mail)
 
     assert (again.new, again.fetched, again.alerts_sent) == (0, 0, 0)
     assert page_requests(archive) == []  # every chunk is checkpointed: not even a conditional GET
@@ -124,9 +135,8 @@ def test_second_backfill_of_a_range_fetches_stores_and_alerts_nothing(tmp_path, 
 
 
 def test_overlapping_range_stores_only_what_is_new(tmp_path, archive):
-    run_backfill(tmp_path)
-    wider = backfill(since=date(2024, 1, 1), until=UNTIL, sources_file=str(tmp_path / "sources.toml"),
-                     db_path=str(tmp_path / "news.db"), chunk_size=4)
+    backfill_steps(tmp_path)
+    wider = backfill_steps(tmp_path, since=date(2024, 1, 1))
     assert wider.new == 2  # 1 and 2 January
     paths = stored_paths(archive, tmp_path / "news.db")
     assert len(paths) == len(set(paths)) == len(IN_RANGE) + 2
@@ -137,12 +147,12 @@ def test_failed_page_is_recorded_and_a_rerun_fetches_it(tmp_path, archive):
     page = archive.routes[broken]
     archive.routes[broken] = [Response(b"not yet", "text/plain", 404), page]  # published late
 
-    first = run_backfill(tmp_path, None, alert_mode="none")
+    first = backfill_steps(tmp_path, alert_mode="none")
     assert [url for url, _ in first.failures] == [archive.url(broken)]
     assert broken not in stored_paths(archive, tmp_path / "news.db")
 
     archive.requests.clear()
-    second = run_backfill(tmp_path, None, alert_mode="none")
+    second = backfill_steps(tmp_path, alert_mode="none")
     assert second.new == 1 and broken in stored_paths(archive, tmp_path / "news.db")
     assert page_requests(archive) == [broken]  # only the failed page: the rest of its chunk is stored
 
@@ -152,7 +162,7 @@ def test_url_list(tmp_path, archive):
     urls_file = tmp_path / "urls.txt"
     urls_file.write_text("# picked by hand\n" + "\n".join(archive.url(p) for p in wanted) + "\n\n")
 
-    summary = backfill(since=SINCE, until=UNTIL, urls_file=str(urls_file), db_path=str(tmp_path / "news.db"))
+    summary = backfill_steps(tmp_path, urls_file=urls_file)
 
     # The page dated before the range is fetched (the list gives no dates) but not stored.
     assert summary.new == 3
@@ -161,11 +171,10 @@ def test_url_list(tmp_path, archive):
 
 def test_bad_range_is_a_clear_error(tmp_path, archive):
     with pytest.raises(ValueError, match="before since"):
-        backfill(since=UNTIL, until=SINCE, sources_file=str(tmp_path / "sources.toml"),
-                 db_path=str(tmp_path / "news.db"))
+        backfill_steps(tmp_path, since=UNTIL, until=SINCE)
 
 
-def test_backfill_command(tmp_path, archive):
+def test_backfill_command(tmp_path, archive, prefect_api):
     db = tmp_path / "news.db"
     args = ["backfill", "--since", "2024-01-03", "--until", "2024-01-12", "--sources", str(tmp_path / "sources.toml"),
             "--db", str(db), "--alert-mode", "none", "--chunk-size", "5"]
@@ -180,7 +189,7 @@ def test_backfill_command(tmp_path, archive):
     assert both.exit_code == 1 and "alternatives" in both.output
 
 
-def test_progress_and_report_artifacts(tmp_path, archive):
+def test_progress_and_report_artifacts(tmp_path, archive, prefect_api):
     summary = run_backfill(tmp_path, None, alert_mode="none")
 
     async def latest(key):
@@ -204,7 +213,7 @@ def test_progress_and_report_artifacts(tmp_path, archive):
     assert float(asyncio.run(latest("backfill-progress")).data) == 100.0  # nothing to do is done
 
 
-def test_killed_halfway_then_rerun_stores_every_article_once(tmp_path):
+def test_killed_halfway_then_rerun_stores_every_article_once(tmp_path, prefect_api):
     from prefect.settings import PREFECT_API_URL
 
     with LoopbackSite() as site:
@@ -247,6 +256,7 @@ def test_killed_halfway_then_rerun_stores_every_article_once(tmp_path):
 
 
 @pytest.mark.parametrize("prefect_server", ["temporary", "the session's"])
+@pytest.mark.usefixtures("prefect_api")
 def test_ctrl_c_stops_a_backfill_at_once_and_the_same_command_resumes_it(tmp_path, prefect_server):
     """Ctrl-C reaches every process of the terminal's group: the backfill, its extraction processes
     and a temporary Prefect server. The command ends at once with one line and exit code 130."""
@@ -357,7 +367,7 @@ def test_backfill_on_a_dask_cluster(tmp_path, archive, dask_address, mail):
     assert (again.new, again.fetched, again.alerts_sent) == (0, 0, 0)
 
 
-def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path, archive):
+def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path, archive, prefect_api):
     from newswatch.loopback import free_port
 
     result = CliRunner().invoke(app, ["backfill", "--since", "2024-01-03", "--until", "2024-01-12", "--sources",
@@ -403,7 +413,7 @@ def test_dask_worker_killed_mid_chunk_loses_nothing(tmp_path, dask_address):
         client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
 
 
-def test_chunks_fetched_at_once_share_the_per_host_limit(tmp_path):
+def test_chunks_fetched_at_once_share_the_per_host_limit(tmp_path, prefect_api):
     with LoopbackSite() as site:
         routes = archive_routes(site.base_url, PAGES)
         for path in IN_RANGE:  # pages slower than the spacing of request starts: two chunks in flight overlap
@@ -426,6 +436,7 @@ def extraction_caches_filled() -> dict[str, bool]:
             "dateparser patterns": bool(Dictionary._split_relative_regex_cache)}
 
 
+@pytest.mark.slow  # a fork server that extracts the demo site before its first worker: about 10 s
 def test_extraction_processes_start_with_the_caches_filled():
     # Filled once in the fork server, they are shared by every worker instead of built in each.
     with analysis_pool(ROOT / "seeds" / "topics.toml", workers=1) as pool:
@@ -433,6 +444,7 @@ def test_extraction_processes_start_with_the_caches_filled():
             "jusText stoplists": True, "dateparser patterns": True}
 
 
+@pytest.mark.slow  # a fork server of its own, as above
 def test_ctrl_c_leaves_the_extraction_processes_to_their_owner():
     """Ctrl-C reaches the extraction processes too. One that died of it broke the pool, and the backfill
     waited for its futures forever; the backfill stops them itself."""

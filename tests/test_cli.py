@@ -8,7 +8,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from conftest import CHROME, EUROPE_PATH, REJECTED_PATH, TOKYO_PATH, seed_page, seed_paragraphs
+from helpers import CHROME, EUROPE_PATH, REJECTED_PATH, TOKYO_PATH, seed_page, seed_paragraphs
 from newswatch.loopback import Response
 from newswatch.cli import app
 from storage import Store
@@ -152,6 +152,7 @@ def test_demo_twice_sends_one_round_of_alerts(tmp_path):
         assert [a["status"] for a in store.alerts()] == ["sent", "sent"]
 
 
+@pytest.mark.slow  # a Prefect server of its own, started on an empty PREFECT_HOME: about 40 s
 def test_demo_runs_on_a_machine_where_prefect_never_ran(tmp_path):
     """`make demo` on a fresh machine: no Prefect server and an empty PREFECT_HOME, so the temporary
     server the demo starts creates its database first."""
@@ -162,6 +163,33 @@ def test_demo_runs_on_a_machine_where_prefect_never_ran(tmp_path):
                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert demo.returncode == 0, demo.stderr[-3000:]
     assert "2 alert email(s) received" in demo.stdout
+
+
+def test_demo_serve_is_a_target_for_runs_until_ctrl_c(tmp_path):
+    """`demo --serve` serves the site and an SMTP server alone; a run against the sources file it
+    writes stores the four articles, and the server prints the two alert emails it receives."""
+    import re
+    import signal
+
+    from helpers import run_monitor
+    from newswatch.loopback import free_port
+
+    serving = subprocess.Popen([sys.executable, "-m", "newswatch", "demo", "--serve", "--port", str(free_port()),
+                                "--smtp-port", str(free_port())], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        while not lines or "Ctrl-C stops" not in lines[-1]:
+            lines.append(serving.stdout.readline())
+            assert lines[-1], "the demo servers exited: " + "".join(lines)
+        (alert,) = re.findall(r"--alert '([^']+)'", "".join(lines))
+
+        summary = run_monitor(tmp_path / "newswatch-demo-sources.toml", tmp_path / "demo.db", [alert])
+        assert (summary.new, summary.flagged, summary.alerts_sent) == (4, 2, 2)
+    finally:
+        serving.send_signal(signal.SIGINT)
+    output = serving.communicate(timeout=30)[0]
+    assert serving.returncode == 0 and "demo servers stopped" in output
+    assert output.count("Subject:") == 2
 
 
 @pytest.mark.usefixtures("prefect_api")
@@ -260,9 +288,10 @@ def test_alert_urls_are_not_checked_when_no_alert_is_sent(tmp_path, monkeypatch,
     """With --alert-mode none the alert URLs (here a bad one in the environment) are not used, so they
     do not stop the run."""
     import flows
+    import pipeline
 
     calls = []
-    monkeypatch.setattr(flows, flow, lambda **kwargs: calls.append(kwargs) or flows.RunSummary())
+    monkeypatch.setattr(flows, flow, lambda **kwargs: calls.append(kwargs) or pipeline.RunSummary())
     result = runner.invoke(app, [*command, "--db", str(tmp_path / "news.db"), "--alert-mode", "none"],
                            env={"NEWSWATCH_ALERT_URLS": "nonsense://hook"})
     assert result.exit_code == 0, result.output
@@ -283,8 +312,9 @@ def test_a_mistake_in_the_settings_is_one_line_for_the_other_commands(tmp_path, 
 
 def test_backfill_reports_under_its_range(tmp_path, monkeypatch):
     import flows
+    import pipeline
 
-    monkeypatch.setattr(flows, "backfill", lambda **_: flows.RunSummary(sources=2, announced=3, new=3))
+    monkeypatch.setattr(flows, "backfill", lambda **_: pipeline.RunSummary(sources=2, announced=3, new=3))
     result = runner.invoke(app, ["backfill", "--since", "2024-01-01", "--until", "2024-01-31",
                                  "--db", str(tmp_path / "news.db")], env={"COLUMNS": "500"})
     assert result.exit_code == 0, result.output
@@ -307,12 +337,14 @@ def test_version_is_the_installed_packages():
 ])
 def test_a_prefect_api_that_does_not_answer_is_one_line(tmp_path, command):
     """PREFECT_API_URL names a server that is down: say so and how to go on, before any flow runs."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
     from newswatch.loopback import free_port
 
     Store(tmp_path / "news.db").close()  # digest needs a store
-    with temporary_settings({PREFECT_API_URL: f"http://newswatch:Sup3rSecret@127.0.0.1:{free_port()}/api"}):
+    down = f"http://newswatch:Sup3rSecret@127.0.0.1:{free_port()}/api"
+    # No retries of the health check: the answer is the same, without Prefect's backoff.
+    with temporary_settings({PREFECT_API_URL: down, PREFECT_CLIENT_MAX_RETRIES: 0}):
         result = runner.invoke(app, [arg.format(tmp=tmp_path) for arg in command], env={"COLUMNS": "500"})
     assert result.exit_code == 1, result.output
     assert result.stderr.startswith("error: the Prefect API at http://127.0.0.1:")
@@ -364,7 +396,7 @@ def test_list_commands_print_tables(tmp_path, command, heading):
 def test_extract_drops_what_a_stores_sites_repeat(tmp_path):
     from datetime import date
 
-    from archive import SIGN_OFF, archive_routes, make_archive
+    from helpers import SIGN_OFF, archive_routes, make_archive
     from detectors import Detection
     from extractors import extract_article
 

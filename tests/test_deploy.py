@@ -12,10 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import FLAGGED_PATHS, NOT_FLAGGED_PATHS, TOKYO_PATH
+from helpers import FLAGGED_PATHS, NOT_FLAGGED_PATHS, TOKYO_PATH
 from newswatch.loopback import free_port
 from storage import Store
 
+# A server and workers of their own: minutes, not seconds.
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import seeds
-from conftest import seed_paragraphs
+from helpers import seed_paragraphs
 from detectors import SemanticUnavailable, detect, detect_topics, load_topics, semantic_detect, with_second_opinion
 from detectors import _semantic
 from detectors._sentences import split_sentences

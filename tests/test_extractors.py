@@ -1,6 +1,6 @@
 import pytest
 
-from conftest import (CHROME, EUROPE_PATH, FLAGGED_PATHS, NOT_FLAGGED_PATHS, REJECTED_PATH, RUSSIA_UKRAINE_PATH,
+from helpers import (CHROME, EUROPE_PATH, FLAGGED_PATHS, NOT_FLAGGED_PATHS, REJECTED_PATH, RUSSIA_UKRAINE_PATH,
                       TOKYO_BODY, TOKYO_PATH, seed_page)
 import seeds
 from extractors import MAX_HTML_BYTES, ExtractionError, SiteMemory, extract_article

@@ -1,4 +1,6 @@
-"""How runs share a store: overlapping monitor runs, the queue and the digest, and what Prefect keeps."""
+"""End to end through a real Prefect API: the monitor and digest flows against the loopback seeds site
+and a real SMTP server, overlapping runs, the Secret block, artifacts, and what Prefect keeps. Few
+and slow; the behaviour of each step is tested without Prefect in test_pipeline.py."""
 
 import os
 import subprocess
@@ -11,13 +13,50 @@ from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_RESULTS_PERSIST
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from conftest import FLAGGED_PATHS
 from flows import digest, monitor
+from helpers import FLAGGED_PATHS, NOT_FLAGGED_PATHS
 from newswatch.cli import app
 from storage import Store, StoreBusy, run_lock
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_monitor_flow_stores_flags_alerts_and_reports_once(tmp_path, site, mail, sources_file):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    db = tmp_path / "news.db"
+    summary = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+
+    assert (summary.new, summary.flagged, summary.alerts_sent, summary.failures) == (4, 2, 2, [])
+    with Store(db) as store:
+        flagged = {row["url"]: row["flagged"] for row in store.articles()}
+    assert flagged == {**{site.url(p): True for p in FLAGGED_PATHS}, **{site.url(p): False for p in NOT_FLAGGED_PATHS}}
+    assert len(mail.messages) == 2
+    with get_client(sync_client=True) as client:
+        (report,) = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["monitor-flagged-stories"])), sort=ArtifactSort.CREATED_DESC, limit=1)
+    assert report.data.startswith("# 2 flagged stories this monitor run")
+
+    again = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+    assert (again.fetched, again.new, again.alerts_sent) == (0, 0, 0) and len(mail.messages) == 2
+
+
+def test_alert_urls_from_a_prefect_secret_block(tmp_path, site, mail, sources_file):
+    from prefect.blocks.system import Secret
+
+    from flows import ALERT_URLS_BLOCK
+
+    Secret(value=mail.alert_url()).save(ALERT_URLS_BLOCK, overwrite=True)
+    try:
+        summary = monitor(sources_file=str(sources_file), db_path=str(tmp_path / "news.db"))
+    finally:
+        Secret.delete(ALERT_URLS_BLOCK)
+    assert summary.alerts_sent == 2 and len(mail.messages) == 2
+
+
 
 
 def lock_is_held(db) -> bool:
@@ -28,26 +67,11 @@ def lock_is_held(db) -> bool:
         return True
 
 
-def test_run_lock_is_exclusive_and_released_when_the_holder_dies(tmp_path):
-    db = tmp_path / "news.db"
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from storage import run_lock\n"
-                               "with run_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)", str(db)],
-                              cwd=ROOT, stdout=subprocess.PIPE)
-    assert holder.stdout.readline() == b"held\n"
-    with pytest.raises(StoreBusy, match="another newswatch run"):
-        with run_lock(db, wait=0.2):
-            pass
-    holder.kill()
-    holder.wait()
-    with run_lock(db, wait=5):  # the operating system released the dead holder's lock
-        pass
-
-
 def test_overlapping_monitor_runs_skip_and_alert_once(tmp_path, site, mail, sources_file, monkeypatch):
     from prefect.settings import PREFECT_API_URL
 
     for path in FLAGGED_PATHS:  # a slow first run, so that the second starts while it works
-        site.routes[path].delay = 2.0
+        site.routes[path].delay = 8.0
     db = tmp_path / "news.db"
     code = ("import sys; from pydantic import SecretStr; from flows import monitor; "
             "monitor(sources_file=sys.argv[1], db_path=sys.argv[2], alert_urls=[SecretStr(sys.argv[3])])")

@@ -1,21 +1,18 @@
-"""End to end: the monitor flow under a real Prefect API, against the loopback seeds site and a real SMTP server."""
+"""The monitor run's steps without Prefect, against the loopback seeds site, a real SMTP server and a
+temporary store: the behaviour the monitor flow orchestrates."""
 
 import re
 
 import pytest
-from pydantic import SecretStr
 
-from conftest import (CHROME, FLAGGED_PATHS, NOT_FLAGGED_PATHS, REJECTED_PATH, TOKYO_BODY, TOKYO_PATH,
-                      seed_paragraphs, seed_routes)
-from flows import monitor
+from helpers import (CHROME, EUROPE_PATH, FLAGGED_PATHS, NOT_FLAGGED_PATHS, REJECTED_PATH, TOKYO_BODY, TOKYO_PATH,
+                     run_monitor, seed_paragraphs, seed_routes)
 from newswatch.loopback import LoopbackSite, Response
 from storage import Store
 
-pytestmark = pytest.mark.usefixtures("prefect_api")
-
 
 def run(sources_file, db, mail):
-    return monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+    return run_monitor(sources_file, db, [mail.alert_url()])
 
 
 def stored_texts(db):
@@ -137,9 +134,9 @@ def test_a_failing_channel_waits_and_is_delivered_once_after_it_recovers(tmp_pat
     with hook:
         webhook = f"json://127.0.0.1:{hook.base_url.rsplit(':', 1)[1]}/hook"
         db = tmp_path / "news.db"
-        urls = [SecretStr(mail.alert_url()), SecretStr(webhook)]
+        urls = [mail.alert_url(), webhook]
 
-        first = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=urls)
+        first = run_monitor(sources_file, db, urls)
         assert (first.alerts_sent, first.alerts_failed) == (2, 2)  # email went; the webhook did not
         with Store(db) as store:
             failed = [row for row in store.alerts() if row["status"] == "failed"]
@@ -147,13 +144,13 @@ def test_a_failing_channel_waits_and_is_delivered_once_after_it_recovers(tmp_pat
         assert all("json://" in row["channel_label"] for row in failed)
 
         hook.routes["/hook"] = Response(b"ok", "text/plain")
-        waiting = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=urls)
+        waiting = run_monitor(sources_file, db, urls)
         assert waiting.alerts_sent == 0  # still inside the backoff
 
         with Store(db) as store:
             store.retry_alerts()  # as if the backoff had passed
-        recovered = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=urls)
-        again = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=urls)
+        recovered = run_monitor(sources_file, db, urls)
+        again = run_monitor(sources_file, db, urls)
 
     assert (recovered.alerts_sent, again.alerts_sent) == (2, 0)
     assert len([r for r in hook.requests if r.method == "POST"]) == 2 + 2  # two failed tries, two deliveries
@@ -167,12 +164,12 @@ def test_no_alert_secret_in_logs_or_store(tmp_path, site, mail, sources_file, ca
     from newswatch.loopback import free_port
 
     secret = "Sup3rSecretPass"
-    dead = f"mailtos://newswatch:{secret}@127.0.0.1:{free_port()}?to=desk@example.org"
+    dead = f"mailtos://newswatch:{secret}@127.0.0.1:{free_port()}?from=newswatch@example.org&to=desk@example.org"
     working = mail.alert_url() + f"&user=newswatch&pass={secret}"
     caplog.set_level(logging.DEBUG)
     db = tmp_path / "news.db"
 
-    monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(dead), SecretStr(working)])
+    run_monitor(sources_file, db, [dead, working])
 
     assert caplog.records and secret not in caplog.text
     assert all(secret not in str(record.args) for record in caplog.records)
@@ -187,29 +184,15 @@ def test_no_alert_secret_in_logs_or_store(tmp_path, site, mail, sources_file, ca
 ])
 def test_alert_modes(tmp_path, site, mail, sources_file, mode, subjects):
     db = tmp_path / "news.db"
-    summary = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())],
-                      alert_mode=mode)
+    summary = run_monitor(sources_file, db, [mail.alert_url()], alert_mode=mode)
     assert summary.flagged == 2
     assert [m["subject"] for m in mail.messages] == subjects
     with Store(db) as store:
         assert len(store.alerts()) == len(subjects) * 2  # digest: both stories sent; none: nothing enqueued
 
 
-def test_alert_urls_from_a_prefect_secret_block(tmp_path, site, mail, sources_file):
-    from prefect.blocks.system import Secret
-
-    from flows import ALERT_URLS_BLOCK
-
-    Secret(value=mail.alert_url()).save(ALERT_URLS_BLOCK, overwrite=True)
-    try:
-        summary = monitor(sources_file=str(sources_file), db_path=str(tmp_path / "news.db"))
-    finally:
-        Secret.delete(ALERT_URLS_BLOCK)
-    assert summary.alerts_sent == 2 and len(mail.messages) == 2
-
-
 def test_no_alert_urls_anywhere_stores_and_sends_nothing_and_says_so(tmp_path, site, sources_file, caplog):
-    summary = monitor(sources_file=str(sources_file), db_path=str(tmp_path / "news.db"))
+    summary = run_monitor(sources_file, tmp_path / "news.db")
     assert (summary.flagged, summary.alerts_sent) == (2, 0)
     with Store(tmp_path / "news.db") as store:
         assert store.alerts() == []
@@ -217,18 +200,18 @@ def test_no_alert_urls_anywhere_stores_and_sends_nothing_and_says_so(tmp_path, s
     assert "NEWSWATCH_ALERT_URLS" in warning
 
     caplog.clear()  # alert mode none asks for no channel: no warning
-    monitor(sources_file=str(sources_file), db_path=str(tmp_path / "other.db"), alert_mode="none")
+    run_monitor(sources_file, tmp_path / "other.db", alert_mode="none")
     assert not [r for r in caplog.records if "no alert channel" in r.getMessage()]
 
 
 def test_a_dark_source_raises_one_notice_and_one_when_it_recovers(tmp_path, site, mail, sources_file, monkeypatch):
     monkeypatch.setenv("NEWSWATCH_DARK_AFTER", "2")
     feed = site.routes["/review/feed.xml"]
-    site.routes["/review/feed.xml"] = Response(b"unavailable", "text/plain", status=503)
+    site.routes["/review/feed.xml"] = Response(b"gone", "text/plain", status=404)  # not retried within a run
     db = tmp_path / "news.db"
 
     def run_once():
-        return monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+        return run_monitor(sources_file, db, [mail.alert_url()])
 
     def notices():
         return [m["subject"] for m in mail.messages if "source" in m["subject"]]
@@ -253,9 +236,9 @@ def test_a_dark_source_raises_one_notice_and_one_when_it_recovers(tmp_path, site
 
 def test_a_second_run_against_unchanged_feeds_makes_only_304s(tmp_path, site, mail, sources_file):
     db = tmp_path / "news.db"
-    monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+    run_monitor(sources_file, db, [mail.alert_url()])
     before = len(site.requests)
-    again = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+    again = run_monitor(sources_file, db, [mail.alert_url()])
     second_run = site.requests[before:]
     assert sorted(r.path for r in second_run) == ["/daily/atom.xml", "/review/feed.xml"]
     assert all(r.headers.get("If-None-Match") for r in second_run)
@@ -283,8 +266,7 @@ def test_hostile_pages_are_refused_with_reasons_and_the_run_goes_on(tmp_path, ma
         sources = tmp_path / "sources.toml"
         sources.write_text('[[sources]]\nname = "Hostile"\npages = [' + ", ".join(f'"{site.url(p)}"' for p in routes)
                            + "]\n")
-        summary = monitor(sources_file=str(sources), db_path=str(tmp_path / "news.db"),
-                          alert_urls=[SecretStr(mail.alert_url())])
+        summary = run_monitor(sources, tmp_path / "news.db", [mail.alert_url()])
     reasons = dict(summary.failures)
     assert reasons[site.url("/huge.html")].startswith("body too large")
     assert reasons[site.url("/binary.html")] == "extraction: binary content, not HTML"
@@ -298,12 +280,10 @@ def test_hostile_pages_are_refused_with_reasons_and_the_run_goes_on(tmp_path, ma
 
 def test_an_updated_entry_is_fetched_again_and_alerts_once_when_it_now_reports_talks(tmp_path, site, mail,
                                                                                      sources_file):
-    from conftest import EUROPE_PATH
-
     db = tmp_path / "news.db"
 
     def run_once():
-        return monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+        return run_monitor(sources_file, db, [mail.alert_url()])
 
     run_once()
     assert len(mail.messages) == 2  # the two seed stories; the Europe story is not flagged
@@ -331,10 +311,8 @@ def test_an_updated_entry_is_fetched_again_and_alerts_once_when_it_now_reports_t
 
 
 def test_an_update_announced_for_an_unchanged_page_costs_one_304(tmp_path, site, mail, sources_file):
-    from conftest import EUROPE_PATH
-
     db = tmp_path / "news.db"
-    monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+    run_monitor(sources_file, db, [mail.alert_url()])
     feed = site.routes["/daily/atom.xml"]
     head, *entries = feed.body.split(b"<entry>")
     (europe,) = [i for i, entry in enumerate(entries) if b"europe-mixed-messaging" in entry]
@@ -343,7 +321,7 @@ def test_an_update_announced_for_an_unchanged_page_costs_one_304(tmp_path, site,
     site.routes["/daily/atom.xml"] = Response(b"<entry>".join([head, *entries]), feed.content_type)
     before = len(site.requests)
 
-    again = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+    again = run_monitor(sources_file, db, [mail.alert_url()])
 
     (page_request,) = [r for r in site.requests[before:] if r.path == EUROPE_PATH]
     assert page_request.headers.get("If-None-Match")
@@ -353,7 +331,7 @@ def test_an_update_announced_for_an_unchanged_page_costs_one_304(tmp_path, site,
 def test_a_line_the_site_repeated_on_stored_stories_is_left_out_of_new_ones(tmp_path, mail):
     from datetime import date
 
-    from archive import SIGN_OFF, archive_routes, make_archive, sources_toml
+    from helpers import SIGN_OFF, archive_routes, make_archive, sources_toml
 
     db = tmp_path / "news.db"
     with LoopbackSite() as site:

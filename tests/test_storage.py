@@ -1,12 +1,17 @@
 import random
 import sqlite3
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
 from detectors import Detection
 from extractors import MEMORY_PAGES, Article
-from storage import SCHEMA_VERSION, AlertChannel, Store
+from storage import SCHEMA_VERSION, AlertChannel, Store, StoreBusy, run_lock
+
+ROOT = Path(__file__).resolve().parents[1]
 
 FLAGGED = Detection("us-iran-talks", True, 0.9, ["US and Iran met."], "held or ongoing")
 NOT_FLAGGED = Detection("us-iran-talks", False, 0.0)
@@ -455,3 +460,18 @@ def test_read_only_refuses_what_is_not_a_current_store(tmp_path):
     conn.close()
     with pytest.raises(ValueError, match=f"schema version {SCHEMA_VERSION - 1}"):
         Store(tmp_path / "news.db", read_only=True)
+
+
+def test_run_lock_is_exclusive_and_released_when_the_holder_dies(tmp_path):
+    db = tmp_path / "news.db"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from storage import run_lock\n"
+                               "with run_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)", str(db)],
+                              cwd=ROOT, stdout=subprocess.PIPE)
+    assert holder.stdout.readline() == b"held\n"
+    with pytest.raises(StoreBusy, match="another newswatch run"):
+        with run_lock(db, wait=0.2):
+            pass
+    holder.kill()
+    holder.wait()
+    with run_lock(db, wait=5):  # the operating system released the dead holder's lock
+        pass

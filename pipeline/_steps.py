@@ -1,0 +1,219 @@
+"""The steps of a monitor run, as plain functions over an open store: prepare, plan, collect, save,
+record source health, deliver. The flows call them as Prefect tasks; tests and benchmarks may call
+them directly, with no Prefect API."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
+
+from pydantic import SecretStr
+
+import alerts
+from detectors import Topic, load_topics, with_second_opinion
+from sources import (
+    FetchedPage,
+    FetchSettings,
+    NotModified,
+    Source,
+    SourceError,
+    discover_many,
+    fetch_pages,
+    load_sources,
+    load_url_list,
+)
+from storage import Store
+
+from ._analysis import analyse
+from ._records import Harvest, Plan, RunSummary, add_seconds
+from ._settings import Settings
+
+log = logging.getLogger("newswatch.pipeline")
+
+ALERT_MODES = ("each", "digest", "queue", "none")
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """What a run reads, read and checked once: settings, sources, topics and alert channels."""
+
+    settings: Settings
+    sources: list[Source]
+    topics: list[Topic]
+    # The alert URLs this run enqueues for and sends to: none in alert mode "none".
+    channels: tuple[SecretStr, ...]
+    alert_mode: str
+
+    def channel_urls(self) -> list[str]:
+        """The channels' URLs in clear, for the alerts package only."""
+        return [url.get_secret_value() for url in self.channels]
+
+
+def prepare_run(settings: Settings, *, alert_mode: str = "each", urls_file: str | Path | None = None,
+                fallback_alert_urls: Callable[[], list[str]] | None = None, reads_sources: bool = True) -> PreparedRun:
+    """Read and check everything a run reads before it starts: the alert URLs (the settings', else
+    ``fallback_alert_urls()``; none in alert mode "none"), the sources (or the URL list in
+    ``urls_file``) and the topics when it ``reads_sources`` (a digest does not). ValueError naming the
+    file, variable or URL that is wrong. The store is the caller's to open, once."""
+    if alert_mode not in ALERT_MODES:
+        raise ValueError(f"alert mode must be one of {', '.join(ALERT_MODES)}, not {alert_mode!r}")
+    channels: tuple[SecretStr, ...] = ()
+    if alert_mode != "none":
+        channels = settings.alert_urls or tuple(SecretStr(u) for u in (fallback_alert_urls or list)())
+        for url in channels:
+            try:
+                alerts.check_url(url.get_secret_value())
+            except alerts.DeliveryError as exc:
+                raise ValueError(f"{exc} (check a channel with `newswatch alerts test URL`)") from None
+    sources, topics = [], []
+    if reads_sources:
+        sources = [load_url_list(urls_file)] if urls_file else load_sources(settings.sources)
+        topics = load_topics(settings.topics)
+    return PreparedRun(settings, sources, topics, channels, alert_mode)
+
+
+def plan_sources(run: PreparedRun, store: Store) -> list[Plan]:
+    """Read every feed and sitemap over one client (conditionally), and plan the pages to fetch:
+    announced ones not stored yet, stored ones whose feed date changed (possible updates), and
+    earlier failures still to retry."""
+    cached = {source.name: store.validators(source.name) for source in run.sources}
+    discoveries = discover_many(run.sources, run.settings.fetch, validators=cached)
+    plans = []
+    for source in run.sources:
+        plan = Plan(source=source.name, feed_url=source.feed or source.sitemap or source.homepage)
+        found = discoveries[source.name]
+        if isinstance(found, SourceError):
+            log.warning("%s: %s", source.name, found)
+            plan.feed_error = str(found)
+            announced = []
+        else:
+            announced, plan.validators = [e.url for e in found.entries], found.validators
+            plan.entry_dates = {e.url: e.updated for e in found.entries if e.updated}
+        plan.announced = len(announced)
+        known = store.known_urls(announced)
+        stored_dates = store.entry_dates(announced)
+        updated = [url for url, date in plan.entry_dates.items()
+                   if stored_dates.get(url) and stored_dates[url] != date]
+        retry = store.urls_to_retry(source.name, max_attempts=run.settings.max_attempts)
+        plan.todo = list(dict.fromkeys([u for u in announced if u not in known] + updated + retry))
+        plan.page_validators = {url: cached[source.name][url] for url in updated if url in cached[source.name]}
+        plan.site_memory = store.site_memories(plan.todo)
+        plans.append(plan)
+    log.info("%d sources: %d entries announced, %d pages to fetch", len(plans),
+             sum(p.announced for p in plans), sum(len(p.todo) for p in plans))
+    return plans
+
+
+def collect(plan: Plan, *, fetch: FetchSettings, topics: list[Topic], pool: Executor | None = None) -> Harvest:
+    """Fetch a plan's pages, extract and detect (in ``pool``'s processes when given). Takes no store
+    and no alert URL: it may run on another machine (a Dask worker)."""
+    harvest = Harvest(plan)
+    started = time.perf_counter()
+    pages = []
+    for result in fetch_pages(plan.todo, fetch, validators=plan.page_validators):
+        if isinstance(result, NotModified):
+            continue  # an update announced by the feed, but the page itself has not changed
+        if not isinstance(result, FetchedPage):
+            harvest.failures.append((result.url, result.reason))
+            continue
+        if result.etag or result.last_modified:
+            harvest.new_page_validators[result.url] = (result.etag, result.last_modified)
+        pages.append(result)
+    harvest.seconds["fetch"] = time.perf_counter() - started
+    analyses = (pool.map(analyse, pages, repeat(None), repeat(plan.site_memory), chunksize=4) if pool
+                else (analyse(page, topics, plan.site_memory) for page in pages))
+    for analysis in analyses:
+        harvest.seconds["extract"] += analysis.extract_seconds
+        if analysis.error:
+            harvest.failures.append((analysis.url, analysis.error))
+            continue
+        second_look = time.perf_counter()
+        article = analysis.article
+        detection = with_second_opinion(topics, analysis.detection, title=article.title, text=article.text)
+        harvest.seconds["detect"] += analysis.detect_seconds + time.perf_counter() - second_look
+        harvest.articles.append((article, detection))
+    log.info("%s: %d fetched, %d failed", plan.source, len(plan.todo), len(harvest.failures))
+    return harvest
+
+
+def save_harvests(store: Store, harvests: list[Harvest], run: PreparedRun) -> RunSummary:
+    """Store what the sources yielded: failures, articles (enqueueing alerts), entry dates, validators."""
+    channels = [alerts.channel_for(url) for url in run.channel_urls()]
+    summary = RunSummary(sources=len(harvests))
+    started = time.perf_counter()
+    for harvest in harvests:
+        summary.seconds = add_seconds(summary.seconds, harvest.seconds)
+        plan = harvest.plan
+        summary.announced += plan.announced
+        if plan.feed_error:
+            store.record_failure(plan.feed_url, source=plan.source, reason=plan.feed_error, kind="feed")
+            summary.failures.append((plan.feed_url, plan.feed_error))
+        elif plan.feed_url:
+            store.clear_failure(plan.feed_url)
+        for url, reason in harvest.failures:
+            store.record_failure(url, source=plan.source, reason=reason)
+            summary.failures.append((url, reason))
+        for article, detection in harvest.articles:
+            saved = store.save_article(article, detection, source=plan.source, channels=channels)
+            summary.fetched += 1
+            summary.new += saved.status == "new"
+            summary.revised += saved.status == "revised"
+            summary.duplicates += saved.status == "duplicate"
+            if saved.status in ("new", "revised") and detection.flagged:
+                summary.flagged += 1
+                summary.flagged_stories.append({
+                    "story_id": saved.story_id, "title": article.title, "url": article.url, "source": plan.source,
+                    "score": detection.score, "state": detection.state})
+        store.record_entry_dates(plan.entry_dates)
+        store.save_validators(plan.source, {**plan.validators, **harvest.new_page_validators})
+    summary.seconds["store"] = time.perf_counter() - started
+    if summary.flagged and not channels and run.alert_mode != "none":
+        # Alerts are enqueued per channel when a story is flagged: without one, none is ever sent for it.
+        log.warning("no alert channel: %d flagged stories are stored but alerted nowhere; give one with --alert, "
+                    "NEWSWATCH_ALERT_URLS or the Secret block 'newswatch-alert-urls', or run with alert mode none",
+                    summary.flagged)
+    return summary
+
+
+def record_source_health(store: Store, harvests: list[Harvest], run: PreparedRun) -> list[str]:
+    """Record each source's run; tell the alert channels once when one goes dark or comes back.
+    Returns the sources that are dark now."""
+    dark_after = run.settings.dark_after
+    dark = []
+    for harvest in harvests:
+        source = harvest.plan.source
+        change = store.record_source_run(source, error=harvest.run_error, dark_after=dark_after)
+        (health,) = store.source_health(source)
+        if health["consecutive_failures"] >= dark_after:
+            dark.append(source)
+            log.warning("source %s is dark since %s: %s", source, health["dark_since"], health["last_error"])
+        if change and alerts.send_source_notice(run.channel_urls(), change=change, health=health):
+            store.source_notified(source, dark=change == "dark")
+    return dark
+
+
+def deliver(store: Store, run: PreparedRun, *, mode: str | None = None) -> alerts.Deliveries:
+    """Send every due alert of the run's channels (one by one, or as a digest); record each outcome."""
+    outcome = alerts.deliver_pending(store, run.channel_urls(), mode=mode or run.alert_mode)
+    if outcome.failed or outcome.gave_up:
+        log.warning("alerts: %d not delivered (retried later), %d given up after repeated failures",
+                    outcome.failed, outcome.gave_up)
+    return outcome
+
+
+def monitor_once(run: PreparedRun, store: Store) -> RunSummary:
+    """One monitor run in this process, the sources one after another: the monitor flow's steps
+    without Prefect (what the fast tests run; the flow collects sources concurrently as tasks)."""
+    plans = plan_sources(run, store)
+    harvests = [collect(plan, fetch=run.settings.fetch, topics=run.topics) if plan.todo else Harvest(plan)
+                for plan in plans]
+    summary = save_harvests(store, harvests, run)
+    summary.dark_sources = record_source_health(store, harvests, run)
+    if run.alert_mode != "queue":
+        summary.count_deliveries(deliver(store, run))
+    return summary
