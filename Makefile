@@ -20,12 +20,15 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(BIN)/newswatch demo
 
+# Test modules run on every core (pytest-xdist); a module's tests stay together, in order.
+PARALLEL := -n auto --dist loadscope
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 # The fast layer: every test but those marked slow (the Prefect API, processes and servers of their own).
 check: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest $(PARALLEL) -m "not slow"
 
 # `newswatch` on your PATH without activating .venv: a link to .venv's script in $(BINDIR).
 install: $(STAMP)

@@ -17,7 +17,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 import seeds  # noqa: E402
-from helpers import seed_routes  # noqa: E402
+from helpers import PAGES, archive_routes, seed_routes, sources_toml  # noqa: E402
 from newswatch.loopback import LoopbackSite, MailSink  # noqa: E402
 
 
@@ -66,3 +66,12 @@ def gz_page(tmp_path):
         path.write_bytes(gzip.compress(body))
         return path
     return write
+
+
+@pytest.fixture
+def archive(tmp_path):
+    """The dated archive site of tests/helpers.py on a loopback port, with tmp_path/sources.toml for it."""
+    with LoopbackSite() as site:
+        site.routes.update(archive_routes(site.base_url, PAGES))
+        (tmp_path / "sources.toml").write_text(sources_toml(site.base_url))
+        yield site

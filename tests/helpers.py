@@ -127,3 +127,22 @@ def archive_routes(base_url: str, pages: list[ArchivePage], seed: int = 7, *,
 
 def sources_toml(base_url: str) -> str:
     return f'[[sources]]\nname = "Archive Times"\nsitemap = "{base_url}/sitemap.xml"\n'
+
+
+# The archive the backfill tests read: 20 days of news from 1 January; every fifth day's story is
+# about US–Iran talks. Two sitemap entries carry no date: one page is dated inside the range, one before it.
+SINCE, UNTIL = date(2024, 1, 3), date(2024, 1, 12)
+PAGES = make_archive(date(2024, 1, 1), 20, undated={"inside": date(2024, 1, 8), "before": date(2023, 6, 1)})
+IN_RANGE = {p.path for p in PAGES if p.day and SINCE <= p.day <= UNTIL}
+FLAGGED_IN_RANGE = {p.path for p in PAGES if p.flagged and p.path in IN_RANGE}
+
+
+def stored_paths(site, db) -> list[str]:
+    """The paths of the site's pages stored in ``db``, sorted."""
+    with Store(db) as store:
+        return sorted(row["url"].removeprefix(site.base_url) for row in store.articles())
+
+
+def page_requests(site) -> list[str]:
+    """The article pages the site was asked for, in order."""
+    return [r.path for r in site.requests if r.path.startswith("/news/")]

@@ -361,7 +361,7 @@ def test_serve_without_a_prefect_server_says_how_to_start_one():
 
 
 def test_serve_names_a_missing_deployments_file(tmp_path):
-    result = runner.invoke(app, ["serve", "--file", str(tmp_path / "prefect.yaml")])
+    result = runner.invoke(app, ["serve", "--file", str(tmp_path / "prefect.yaml")], env={"COLUMNS": "500"})
     assert result.exit_code == 2 and "prefect.yaml" in result.output and "does not exist" in result.output
 
 

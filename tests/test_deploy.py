@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -20,6 +19,7 @@ from storage import Store
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+SCHEDULER_LOOP_SECONDS = 2
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -39,7 +39,7 @@ def server(tmp_path_factory):
     port = free_port()
     env = {**os.environ, "PREFECT_HOME": str(home),
            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home}/prefect.db",
-           "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2", "PREFECT_UI_ENABLED": "false",
+           "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": str(SCHEDULER_LOOP_SECONDS), "PREFECT_UI_ENABLED": "false",
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
     env.pop("PREFECT_API_URL", None)
     log = open(home / "server.log", "wb")
@@ -77,20 +77,21 @@ def run_and_watch(env, deployment, *params) -> str:
     return output
 
 
-# The monitor runs every quarter hour, one run at a time, and cancels a run that would overlap
-# (deploy/prefect.yaml: CANCEL_NEW). A run by hand this close to a quarter hour may meet the
-# scheduled one, and is then rightly cancelled; the tests wait until the scheduled one is over.
-QUARTER_HOUR_MARGIN = 90
-SCHEDULED_RUN_SECONDS = 60
+def deactivate_schedules(env, deployment: str) -> None:
+    """Once the scheduler has shown it creates a deployment's runs: stop it. The monitor runs every
+    quarter hour, one run at a time, and cancels a run that would overlap (CANCEL_NEW), so a run by
+    hand near a quarter hour could meet a scheduled one. The server deletes the schedules' runs; a
+    scheduler pass already under way may still add some, so this waits it out and deletes again."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-
-def clear_of_the_scheduled_monitor() -> None:
-    now = datetime.now(UTC)
-    past_quarter_hour = (now.minute % 15) * 60 + now.second + now.microsecond / 1e6
-    if past_quarter_hour < SCHEDULED_RUN_SECONDS:
-        time.sleep(SCHEDULED_RUN_SECONDS - past_quarter_hour)
-    elif 900 - past_quarter_hour < QUARTER_HOUR_MARGIN:
-        time.sleep(900 - past_quarter_hour + SCHEDULED_RUN_SECONDS)
+    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+        found = client.read_deployment_by_name(deployment)
+        for attempt in range(2):
+            for schedule in found.schedules:
+                client.update_deployment_schedule(found.id, schedule.id, active=False)
+            if not attempt:
+                time.sleep(2.5 * SCHEDULER_LOOP_SECONDS)
 
 
 def scheduled_runs(env, deployment: str) -> list:
@@ -142,7 +143,8 @@ def test_deployments_on_a_process_worker(server, site, sources_file, tmp_path):
         worker = subprocess.Popen([BIN / "prefect", "worker", "start", "--pool", "newswatch"], cwd=tmp_path,
                                   env=worker_env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        clear_of_the_scheduled_monitor()
+        deactivate_schedules(server, "newswatch/monitor")
+        assert not scheduled_runs(server, "newswatch/monitor")
         run_and_watch(server, "newswatch/monitor")
         assert stored_paths(site, db) == set(FLAGGED_PATHS + NOT_FLAGGED_PATHS)
 
@@ -178,7 +180,8 @@ def test_newswatch_serve_runs_the_same_deployments(server, site, sources_file, t
             assert serving.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
             time.sleep(0.5)
         assert wait_for_scheduled_runs(server, "newswatch/monitor")
-        clear_of_the_scheduled_monitor()
+        deactivate_schedules(server, "newswatch/monitor")
+        assert not scheduled_runs(server, "newswatch/monitor")
         run_and_watch(server, "newswatch/monitor")
         assert stored_paths(site, db) == set(FLAGGED_PATHS + NOT_FLAGGED_PATHS)
         backfilled = tmp_path / "served-backfill.db"

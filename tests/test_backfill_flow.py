@@ -1,0 +1,339 @@
+"""The backfill flow under a real Prefect API, where orchestration is what is tested: chunks in
+flight, extraction processes, the second opinion, artifacts, Ctrl-C, a kill, Dask."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from pydantic import SecretStr
+from typer.testing import CliRunner
+
+from flows import backfill
+from helpers import (FLAGGED_IN_RANGE, IN_RANGE, PAGES, SINCE, UNTIL, archive_routes, page_html, page_requests,
+                     sources_toml, stored_paths)
+from newswatch.cli import app
+from newswatch.loopback import LoopbackSite, Response
+from pipeline import analyse, analysis_pool
+from sources import FetchedPage
+from storage import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_backfill(tmp_path, mail=None, chunk_size=4, **options):
+    """The backfill flow (under the session's Prefect API)."""
+    return backfill(since=SINCE, until=UNTIL, sources_file=str(tmp_path / "sources.toml"),
+                    db_path=str(tmp_path / "news.db"), chunk_size=chunk_size,
+                    alert_urls=[SecretStr(mail.alert_url())] if mail else None, **options)
+
+
+# A markets story whose only word of the talks is one sentence of its body: too weak for the rules,
+# confirmed by the semantic second opinion.
+MARKETS_STORY = ["Brent crude fell 1% on Tuesday as inventories rose for a second week.",
+                 "Traders said sentiment shifted after reports that Iranian and American negotiators would meet "
+                 "again in Muscat next week."]
+
+
+def test_the_flow_gives_the_second_opinion_the_extraction_processes_leave_out(tmp_path, archive, prefect_api):
+    markets = next(p for p in PAGES if p.path in IN_RANGE and p.day and not p.flagged)
+    archive.routes[markets.path] = Response(page_html("Oil slips as supply worries ease", markets.day, MARKETS_STORY))
+    page = FetchedPage(archive.url(markets.path), archive.url(markets.path), "text/html",
+                       archive.routes[markets.path].body)
+    with analysis_pool(ROOT / "seeds" / "topics.toml", workers=1) as pool:
+        in_worker = pool.submit(analyse, page).result(timeout=60).detection
+    assert in_worker.evidence and not in_worker.flagged  # the extraction processes detect by the rules
+
+    summary = run_backfill(tmp_path, alert_mode="none")
+
+    with Store(tmp_path / "news.db") as store:
+        flagged = {row["url"].removeprefix(archive.base_url) for row in store.articles(flagged_only=True)}
+    assert flagged == FLAGGED_IN_RANGE | {markets.path} and summary.flagged == len(flagged)
+
+
+def test_backfill_command(tmp_path, archive, prefect_api):
+    db = tmp_path / "news.db"
+    args = ["backfill", "--since", "2024-01-03", "--until", "2024-01-12", "--sources", str(tmp_path / "sources.toml"),
+            "--db", str(db), "--alert-mode", "none", "--chunk-size", "5"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"{len(IN_RANGE)} new" in result.output
+    assert set(stored_paths(archive, db)) == IN_RANGE
+
+    backwards = CliRunner().invoke(app, [*args[:2], "2024-01-12", "--until", "2024-01-03", *args[5:]])
+    assert backwards.exit_code == 1 and "before since" in backwards.output
+    both = CliRunner().invoke(app, [*args, "--urls", str(tmp_path / "sources.toml")])
+    assert both.exit_code == 1 and "alternatives" in both.output
+
+
+def test_progress_and_report_artifacts(tmp_path, archive, prefect_api):
+    summary = run_backfill(tmp_path, None, alert_mode="none")
+
+    async def latest(key):
+        async with get_client() as client:
+            (artifact,) = await client.read_latest_artifacts(artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[key])))
+            return artifact
+
+    progress = asyncio.run(latest("backfill-progress"))
+    assert progress.type == "progress" and float(progress.data) == 100.0
+    report = asyncio.run(latest("backfill-flagged-stories"))
+    assert summary.flagged == len(FLAGGED_IN_RANGE)
+    assert all(story["url"] in report.data for story in summary.flagged_stories)
+
+    archive.routes["/empty.xml"] = Response(b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"/>',
+                                            "application/xml")
+    (tmp_path / "empty.toml").write_text(f'[[sources]]\nname = "Empty"\nsitemap = "{archive.url("/empty.xml")}"\n')
+    empty = backfill(since=SINCE, until=UNTIL, sources_file=str(tmp_path / "empty.toml"),
+                     db_path=str(tmp_path / "news.db"), alert_mode="none")
+    assert (empty.announced, empty.failures) == (0, [])
+    assert float(asyncio.run(latest("backfill-progress")).data) == 100.0  # nothing to do is done
+
+
+def test_killed_halfway_then_rerun_stores_every_article_once(tmp_path, prefect_api):
+    from prefect.settings import PREFECT_API_URL
+
+    with LoopbackSite() as site:
+        routes = archive_routes(site.base_url, PAGES)
+        for path in IN_RANGE:  # slow pages: the kill lands in the middle of the run
+            routes[path].delay = 0.3
+        site.routes.update(routes)
+        (tmp_path / "sources.toml").write_text(sources_toml(site.base_url))
+        db = tmp_path / "news.db"
+        code = ("import sys; from datetime import date; from flows import backfill; "
+                "backfill(since=date(2024, 1, 3), until=date(2024, 1, 12), sources_file=sys.argv[1], "
+                "db_path=sys.argv[2], chunk_size=2, alert_mode='none')")
+        log = tmp_path / "backfill.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "sources.toml"), str(db)],
+                                       cwd=ROOT, env={**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()},
+                                       stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None and finished_chunks(db) < 2:
+            time.sleep(0.05)
+        assert process.poll() is None, log.read_text()[-3000:]
+        helpers = psutil.Process(process.pid).children(recursive=True)  # extraction processes among them
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert 2 <= finished_chunks(db) < 6, "killed halfway: 6 chunks in all"
+        # The processes of the killed run leave with it: none waits for work forever.
+        _, alive = psutil.wait_procs(helpers, timeout=15)
+        assert not alive, [" ".join(p.cmdline())[:120] for p in alive]
+        stored_before_kill = set(stored_paths(site, db))
+
+        site.requests.clear()
+        summary = backfill(since=SINCE, until=UNTIL, sources_file=str(tmp_path / "sources.toml"), db_path=str(db),
+                           chunk_size=2, alert_mode="none")
+
+        paths = stored_paths(site, db)
+        assert len(paths) == len(set(paths)) and set(paths) == IN_RANGE  # every article, once
+        assert summary.new == len(IN_RANGE - stored_before_kill)
+        assert not set(page_requests(site)) & stored_before_kill  # nothing stored is fetched again
+        assert finished_chunks(db) == 6
+
+
+@pytest.mark.parametrize("prefect_server", ["temporary", "the session's"])
+@pytest.mark.usefixtures("prefect_api")
+def test_ctrl_c_stops_a_backfill_at_once_and_the_same_command_resumes_it(tmp_path, prefect_server):
+    """Ctrl-C reaches every process of the terminal's group: the backfill, its extraction processes
+    and a temporary Prefect server. The command ends at once with one line and exit code 130."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {name: value for name, value in os.environ.items() if name != "PREFECT_API_URL"}
+    if prefect_server == "the session's":
+        env["PREFECT_API_URL"] = PREFECT_API_URL.value()
+    with LoopbackSite() as site:
+        routes = archive_routes(site.base_url, PAGES)
+        for path in IN_RANGE:  # slow pages: Ctrl-C lands in the middle of the run
+            routes[path].delay = 0.3
+        site.routes.update(routes)
+        (tmp_path / "sources.toml").write_text(sources_toml(site.base_url))
+        db = tmp_path / "news.db"
+        command = [sys.executable, "-m", "newswatch", "backfill", "--since", str(SINCE), "--until", str(UNTIL),
+                   "--sources", str(tmp_path / "sources.toml"), "--db", str(db), "--chunk-size", "2",
+                   "--alert-mode", "none"]
+        log = tmp_path / "backfill.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                       start_new_session=True,  # a process group of its own, as in a terminal
+                                       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 120  # a temporary server creates its database first
+        while time.monotonic() < deadline and process.poll() is None and finished_chunks(db) < 2:
+            time.sleep(0.05)
+        assert process.poll() is None, log.read_text()[-3000:]
+        helpers = psutil.Process(process.pid).children(recursive=True)
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            returncode = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise AssertionError("still running 30 s after Ctrl-C: " + log.read_text()[-3000:]) from None
+        output = log.read_text()
+        assert returncode == 130, output[-3000:]
+        assert "interrupted: what was stored is kept; run the same command again" in output
+        _, alive = psutil.wait_procs(helpers, timeout=15)
+        assert not alive, [" ".join(p.cmdline())[:120] for p in alive]
+        assert finished_chunks(db) < 6, "interrupted halfway: 6 chunks in all"
+
+        summary = backfill(since=SINCE, until=UNTIL, sources_file=str(tmp_path / "sources.toml"), db_path=str(db),
+                           chunk_size=2, alert_mode="none")
+        paths = stored_paths(site, db)
+        assert len(paths) == len(set(paths)) and set(paths) == IN_RANGE  # every article, once
+        assert summary.new > 0 and finished_chunks(db) == 6
+
+
+def finished_chunks(db) -> int:
+    if not Path(db).exists():
+        return 0
+    try:
+        with Store(db) as store:
+            return store.db["backfill_checkpoints"].count
+    except Exception:  # the other process is creating the store
+        return 0
+
+
+@pytest.fixture(scope="module")
+def dask_address(prefect_api, tmp_path_factory):
+    """A real dask.distributed cluster on loopback: a scheduler and two single-thread worker processes,
+    started as the deploy/ README starts them, reporting their task runs to the session's Prefect API."""
+    from distributed import Client
+    from prefect.settings import PREFECT_API_URL
+
+    from newswatch.loopback import free_port
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    log = tmp_path_factory.mktemp("dask") / "cluster.log"
+    with open(log, "wb") as out:
+        processes = [
+            subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port",
+                              address.rsplit(":", 1)[1], "--no-dashboard"], env=env, stdout=out, stderr=out),
+            subprocess.Popen([sys.executable, "-m", "dask", "worker", address, "--nworkers", "2", "--nthreads", "1",
+                              "--host", "127.0.0.1", "--no-dashboard"], cwd=ROOT, env=env, stdout=out, stderr=out),
+        ]
+    try:
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def executed_by_worker(address: str) -> dict[str, int]:
+    from distributed import Client
+
+    with Client(address) as client:
+        return client.run(lambda dask_worker: dask_worker.state.executed_count)
+
+
+def test_backfill_on_a_dask_cluster(tmp_path, archive, dask_address, mail):
+    before = executed_by_worker(dask_address)
+
+    summary = run_backfill(tmp_path, mail, dask_address=dask_address)
+
+    assert set(stored_paths(archive, tmp_path / "news.db")) == IN_RANGE
+    assert (summary.new, summary.flagged, summary.failures) == (len(IN_RANGE), len(FLAGGED_IN_RANGE), [])
+    assert len(mail.messages) == 1
+    # Both worker processes collected chunks; the flow only stored them.
+    collected = [count - before[worker] for worker, count in executed_by_worker(dask_address).items()]
+    assert sum(collected) == finished_chunks(tmp_path / "news.db") and min(collected) >= 1, collected
+
+    again = run_backfill(tmp_path, mail, dask_address=dask_address)
+    assert (again.new, again.fetched, again.alerts_sent) == (0, 0, 0)
+
+
+def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path, archive, prefect_api):
+    from newswatch.loopback import free_port
+
+    result = CliRunner().invoke(app, ["backfill", "--since", "2024-01-03", "--until", "2024-01-12", "--sources",
+                                      str(tmp_path / "sources.toml"), "--db", str(tmp_path / "news.db"),
+                                      "--dask", f"tcp://127.0.0.1:{free_port()}"])
+    assert result.exit_code == 1
+    assert "no Dask scheduler answers at tcp://127.0.0.1:" in result.output
+    assert stored_paths(archive, tmp_path / "news.db") == []
+
+
+def test_dask_worker_killed_mid_chunk_loses_nothing(tmp_path, dask_address):
+    import threading
+
+    from distributed import Client
+
+    with LoopbackSite() as site, Client(dask_address) as client:
+        routes = archive_routes(site.base_url, PAGES)
+        for path in IN_RANGE:  # slow pages: the kill lands while a worker collects a chunk
+            routes[path].delay = 0.3
+        site.routes.update(routes)
+        (tmp_path / "sources.toml").write_text(sources_toml(site.base_url))
+        pids = client.run(os.getpid)
+        killed = []
+
+        def kill_a_busy_worker():
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not killed:
+                busy = [worker for worker, keys in client.processing().items() if keys]
+                if busy and finished_chunks(tmp_path / "news.db") >= 1:
+                    os.kill(pids[busy[0]], signal.SIGKILL)
+                    killed.append(busy[0])
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_a_busy_worker)
+        killer.start()
+        summary = run_backfill(tmp_path, None, chunk_size=2, alert_mode="none", dask_address=dask_address)
+        killer.join()
+
+        assert killed, "no worker was busy after the first chunk"
+        paths = stored_paths(site, tmp_path / "news.db")
+        assert len(paths) == len(set(paths)) and set(paths) == IN_RANGE  # every article, once
+        assert (summary.new, summary.failures) == (len(IN_RANGE), [])
+        client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
+
+
+def test_chunks_fetched_at_once_share_the_per_host_limit(tmp_path, prefect_api):
+    with LoopbackSite() as site:
+        routes = archive_routes(site.base_url, PAGES)
+        for path in IN_RANGE:  # pages slower than the spacing of request starts: two chunks in flight overlap
+            routes[path].delay = 1.2
+        site.routes.update(routes)
+        (tmp_path / "sources.toml").write_text(sources_toml(site.base_url))
+
+        summary = run_backfill(tmp_path, None, chunk_size=2, alert_mode="none")
+
+        assert summary.new == len(IN_RANGE)
+        assert site.peak_in_flight == 2  # NEWSWATCH_PER_HOST, measured at the server
+
+
+def extraction_caches_filled() -> dict[str, bool]:
+    """In the process that runs it: whether extraction's lazily built caches exist yet."""
+    from dateparser.languages.dictionary import Dictionary
+    from trafilatura import external
+
+    return {"jusText stoplists": bool(external.JT_STOPLIST),
+            "dateparser patterns": bool(Dictionary._split_relative_regex_cache)}
+
+
+@pytest.mark.slow  # a fork server that extracts the demo site before its first worker: about 10 s
+def test_extraction_processes_start_with_the_caches_filled():
+    # Filled once in the fork server, they are shared by every worker instead of built in each.
+    with analysis_pool(ROOT / "seeds" / "topics.toml", workers=1) as pool:
+        assert pool.submit(extraction_caches_filled).result(timeout=60) == {
+            "jusText stoplists": True, "dateparser patterns": True}
+
+
+@pytest.mark.slow  # a fork server of its own, as above
+def test_ctrl_c_leaves_the_extraction_processes_to_their_owner():
+    """Ctrl-C reaches the extraction processes too. One that died of it broke the pool, and the backfill
+    waited for its futures forever; the backfill stops them itself."""
+    with analysis_pool(ROOT / "seeds" / "topics.toml", workers=1) as pool:
+        worker = pool.submit(os.getpid).result(timeout=60)
+        os.kill(worker, signal.SIGINT)
+        time.sleep(0.5)
+        assert pool.submit(os.getpid).result(timeout=60) == worker
