@@ -3,6 +3,7 @@ Each task calls one step of the pipeline package; the store is opened once per f
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from datetime import date
 
 from prefect import task
@@ -71,7 +72,7 @@ def plan_backfill(run: PreparedRun, *, since: date, until: date, chunk_size: int
 
 @task(name="collect-chunk", task_run_name="collect {chunk.source} #{chunk.number}", **IN_MEMORY, **NETWORK_RETRIES)
 def collect_chunk(chunk: Chunk, plan: Plan, *, since: date, until: date, fetch: FetchSettings, topics: list[Topic],
-                  pool=None) -> Harvest:
+                  pool: Executor | None = None) -> Harvest:
     """Here with the flow's extraction processes (``pool``), or on a Dask worker (no pool, no store)."""
     return pipeline.collect_chunk(chunk, plan, since=since, until=until, fetch=fetch, topics=topics, pool=pool)
 

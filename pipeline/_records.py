@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from alerts import Deliveries
 from detectors import Detection
 from extractors import Article, SiteMemory
 from sources import Validators
@@ -84,6 +85,6 @@ class RunSummary:
             elif isinstance(mine, int | list):
                 setattr(self, f.name, mine + theirs)
 
-    def count_deliveries(self, delivered) -> None:
-        """Take the outcome of delivering this run's alerts (an ``alerts.Deliveries``)."""
+    def count_deliveries(self, delivered: Deliveries) -> None:
+        """Take the outcome of delivering this run's alerts."""
         self.alerts_sent, self.alerts_failed, self.alerts_gave_up = delivered.sent, delivered.failed, delivered.gave_up

@@ -56,10 +56,6 @@ class Settings(BaseSettings):
         timeouts = {} if self.timeout is None else {"connect_timeout": self.timeout, "read_timeout": self.timeout}
         return FetchSettings(user_agent=self.user_agent, per_host=self.per_host, min_delay=self.min_delay, **timeouts)
 
-    def alert_url_values(self) -> list[str]:
-        """The alert URLs in clear, for the alerts package only."""
-        return [url.get_secret_value() for url in self.alert_urls]
-
 
 def split_alert_urls(value: str) -> tuple[str, ...]:
     return tuple(u for u in re.split(r"[\s,]+", value) if u)
