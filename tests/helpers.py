@@ -4,6 +4,7 @@ a monitor run without Prefect. Fixtures live in conftest.py; this is an ordinary
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from html import escape
@@ -52,7 +53,8 @@ def _tokyo_body() -> list[str]:
 TOKYO_BODY = _tokyo_body()
 
 
-def run_monitor(sources_file: Path, db: Path, alert_urls: list[str] = (), *, alert_mode: str = "each") -> RunSummary:
+def run_monitor(sources_file: Path, db: Path, alert_urls: Sequence[str] = (), *,
+                alert_mode: str = "each") -> RunSummary:
     """One monitor run through the pipeline's steps, in this process and without Prefect: settings,
     files and store read and checked as the flow reads them, the same steps in the same order."""
     settings = load_settings(sources_file=sources_file, db_path=db, alert_urls=[SecretStr(u) for u in alert_urls])
