@@ -6,7 +6,7 @@ import hashlib
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -36,6 +36,8 @@ class Response:
     status: int = 200
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    # A body sent piece by piece, as made, with no Content-Length: endless or trickling ones.
+    stream: Callable[[], Iterable[bytes]] | None = None
 
 
 class LoopbackSite:
@@ -82,11 +84,14 @@ class LoopbackSite:
                 try:
                     self.send_response(response.status)
                     self.send_header("Content-Type", response.content_type)
-                    self.send_header("Content-Length", str(len(response.body)))
+                    if not response.stream:
+                        self.send_header("Content-Length", str(len(response.body)))
                     for name, value in headers.items():
                         self.send_header(name, value)
                     self.end_headers()
-                    self.wfile.write(response.body)
+                    for piece in response.stream() if response.stream else [response.body]:
+                        self.wfile.write(piece)
+                        self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test); nothing to answer
 

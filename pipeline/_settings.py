@@ -41,23 +41,35 @@ class Settings(BaseSettings):
     dark_after: int = Field(default=3, ge=1)
     # Seconds a monitor run waits for another run on the same store to finish before it skips.
     lock_wait: float = Field(default=30.0, ge=0)
+    # Hosts that may resolve to loopback, link-local or private addresses (an intranet, the demo).
+    private_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    # Seconds one request may take in all; and one source's feed discovery, or batch of pages.
+    request_deadline: float = Field(default=_FETCH_DEFAULTS.request_deadline, gt=0)
+    source_deadline: float = Field(default=_FETCH_DEFAULTS.source_deadline, gt=0)
+    # How far a source's sitemap index is followed in one run.
+    max_sitemaps: int = Field(default=_FETCH_DEFAULTS.max_sitemaps, ge=1)
+    max_entries: int = Field(default=_FETCH_DEFAULTS.max_entries, ge=1)
     # A Dask scheduler ("tcp://host:8786") whose workers fetch and extract a backfill's pages.
     dask_address: str | None = None
 
-    @field_validator("alert_urls", mode="before")
+    @field_validator("alert_urls", "private_hosts", mode="before")
     @classmethod
-    def _split_alert_urls(cls, value: object) -> object:
-        """NEWSWATCH_ALERT_URLS holds URLs separated by whitespace or commas."""
+    def _split_list(cls, value: object) -> object:
+        """NEWSWATCH_ALERT_URLS and NEWSWATCH_PRIVATE_HOSTS hold items separated by whitespace or commas."""
         return split_alert_urls(value) if isinstance(value, str) else value
 
     @property
     def fetch(self) -> FetchSettings:
         """How politely and patiently to fetch, as the sources package takes it."""
         timeouts = {} if self.timeout is None else {"connect_timeout": self.timeout, "read_timeout": self.timeout}
-        return FetchSettings(user_agent=self.user_agent, per_host=self.per_host, min_delay=self.min_delay, **timeouts)
+        return FetchSettings(user_agent=self.user_agent, per_host=self.per_host, min_delay=self.min_delay,
+                             private_hosts=self.private_hosts, request_deadline=self.request_deadline,
+                             source_deadline=self.source_deadline, max_sitemaps=self.max_sitemaps,
+                             max_entries=self.max_entries, **timeouts)
 
 
 def split_alert_urls(value: str) -> tuple[str, ...]:
+    """A list in one variable: items separated by whitespace or commas."""
     return tuple(u for u in re.split(r"[\s,]+", value) if u)
 
 

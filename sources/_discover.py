@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import io
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -17,6 +18,8 @@ from ._fetch import FEED_TYPES, FetchedPage, Fetcher, FetchFailure, FetchSetting
 
 # How deep sitemap indexes may nest before we stop following them.
 MAX_SITEMAP_DEPTH = 3
+
+log = logging.getLogger("newswatch.sources")
 
 
 class SourceError(Exception):
@@ -74,6 +77,16 @@ def discover_many(sources: list[Source], settings: FetchSettings, *,
 
 
 async def _discover(fetcher: Fetcher, source: Source, known: Mapping[str, Validators]) -> Discovery | SourceError:
+    deadline = fetcher.settings.source_deadline
+    try:
+        async with asyncio.timeout(deadline):
+            return await _discover_source(fetcher, source, known)
+    except TimeoutError:
+        return SourceError(f"{source.name}: its feed or sitemap took over {deadline:g} s to read")
+
+
+async def _discover_source(fetcher: Fetcher, source: Source, known: Mapping[str, Validators]
+                           ) -> Discovery | SourceError:
     found = Discovery()
     try:
         if source.feed or source.sitemap:
@@ -175,23 +188,35 @@ def _feed_entries(source: Source, page: FetchedPage) -> list[Entry]:
 
 async def _sitemap_entries(fetcher: Fetcher, source: Source, known: Mapping[str, Validators],
                            found: Discovery) -> list[Entry]:
+    """A sitemap's entries, following its index's children breadth first: each sitemap once, at most
+    MAX_SITEMAP_DEPTH deep, ``max_sitemaps`` documents and ``max_entries`` entries per source."""
+    settings = fetcher.settings
     entries: list[Entry] = []
-    queue = [(source.sitemap, 0)]
+    queue, seen = [(source.sitemap, 0)], {source.sitemap}
+    fetched = 0
     while queue:
+        if fetched == settings.max_sitemaps or len(entries) >= settings.max_entries:
+            log.warning("%s: stopped at %d sitemaps and %d entries (limits: NEWSWATCH_MAX_SITEMAPS=%d, "
+                        "NEWSWATCH_MAX_ENTRIES=%d); %d sitemaps left unread this run", source.name, fetched,
+                        len(entries), settings.max_sitemaps, settings.max_entries, len(queue))
+            break
         url, depth = queue.pop(0)
+        fetched += 1
         page = await _get(fetcher, url, known, found)
         if page is None:
             continue
-        root = _parse_xml(page, fetcher.settings.max_bytes)
+        root = _parse_xml(page, settings.max_bytes)
         for loc in root.iterfind("{*}sitemap/{*}loc"):
-            if depth < MAX_SITEMAP_DEPTH and loc.text:
-                queue.append((loc.text.strip(), depth + 1))
+            child = (loc.text or "").strip()
+            if depth < MAX_SITEMAP_DEPTH and child.startswith(("http://", "https://")) and child not in seen:
+                seen.add(child)
+                queue.append((child, depth + 1))
         for node in root.iterfind("{*}url"):
-            loc = node.findtext("{*}loc")
-            if loc:
+            loc = (node.findtext("{*}loc") or "").strip()
+            if loc.startswith(("http://", "https://")) and len(entries) < settings.max_entries:
                 # Google News sitemaps date an entry in news:publication_date.
                 updated = node.findtext("{*}lastmod") or node.findtext("{*}news/{*}publication_date")
-                entries.append(Entry(url=loc.strip(), source=source.name, updated=updated))
+                entries.append(Entry(url=loc, source=source.name, updated=updated))
     return entries
 
 

@@ -15,7 +15,11 @@ from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 import certifi
+import httpcore
 import httpx
+
+from ._encoding import ACCEPT_ENCODING, BoundedDecoder, EncodingError
+from ._guard import BlockedAddress, GuardedBackend
 
 USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; news monitoring)"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -43,6 +47,17 @@ class FetchSettings:
     min_delay: float = 0.5
     max_crawl_delay: float = 10.0
     respect_robots: bool = True
+    # RFC 9309 asks crawlers to read at least 500 KiB of a robots.txt; what follows is ignored.
+    max_robots_bytes: int = 512_000
+    # Seconds one request may take in all, however slowly its body trickles in; and one source's
+    # discovery, or one call's batch of pages: what is left then fails, and is retried next run.
+    request_deadline: float = 60.0
+    source_deadline: float = 300.0
+    # A source's sitemap index is followed to at most this many sitemaps and entries per run.
+    max_sitemaps: int = 100
+    max_entries: int = 50_000
+    # Hosts (names or addresses) that may resolve to loopback, link-local or private addresses.
+    private_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,14 +94,23 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a connection pool that connects only where the guard allows."""
+
+    def __init__(self, settings: FetchSettings):
+        super().__init__()
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=_tls_context(), max_connections=settings.max_connections, http2=True,  # negotiated over TLS
+            network_backend=GuardedBackend(settings.private_hosts))
+
+
 def build_client(settings: FetchSettings) -> httpx.AsyncClient:
-    """The one place an HTTP client is made: explicit timeouts, limits, redirects and User-Agent."""
+    """The one place an HTTP client is made: explicit timeouts, limits, redirects, User-Agent, the
+    encodings we can undo within limits, and no private address unless its host is listed."""
     return httpx.AsyncClient(
-        http2=True,  # negotiated over TLS where the site offers it; plain HTTP stays 1.1
-        verify=_tls_context(),
-        headers={"User-Agent": settings.user_agent},
+        transport=_GuardedTransport(settings),
+        headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-        limits=httpx.Limits(max_connections=settings.max_connections),
         follow_redirects=True,
         max_redirects=settings.max_redirects,
     )
@@ -113,15 +137,21 @@ def _retry_after(value: str | None) -> float | None:
 
 
 async def _fetch_one(
-    client: httpx.AsyncClient, url: str, *, accept: tuple[str, ...], validators: Validators | None,
-    settings: FetchSettings,
+    client: httpx.AsyncClient, url: str, *, accept: tuple[str, ...] | None, validators: Validators | None,
+    settings: FetchSettings, max_bytes: int | None = None, truncate: bool = False,
 ) -> FetchedPage | NotModified | FetchFailure:
     """GET one URL, conditionally when ``validators`` are given; every way it can go wrong comes
     back as a FetchFailure with a reason. Rate limits, server errors and cut connections are tried
-    again, ``settings.retries`` times, after exponential backoff with jitter or the server's Retry-After."""
+    again, ``settings.retries`` times, after exponential backoff with jitter or the server's Retry-After.
+    Each try has ``settings.request_deadline`` seconds in all. A body over ``max_bytes`` (default
+    ``settings.max_bytes``) is a failure, or with ``truncate`` cut there."""
     for attempt in range(settings.retries + 1):
         try:
-            return await _get_once(client, url, accept=accept, max_bytes=settings.max_bytes, validators=validators)
+            async with asyncio.timeout(settings.request_deadline):
+                return await _get_once(client, url, accept=accept, max_bytes=max_bytes or settings.max_bytes,
+                                       validators=validators, truncate=truncate)
+        except TimeoutError:
+            return FetchFailure(url, f"no complete answer within {settings.request_deadline:g} s")
         except _Retryable as problem:
             backoff = settings.retry_base_delay * 2 ** attempt * random.uniform(1, 1.5)  # jitter spreads retries out
             wait = problem.wait if problem.wait is not None else backoff
@@ -132,7 +162,8 @@ async def _fetch_one(
 
 
 async def _get_once(
-    client: httpx.AsyncClient, url: str, *, accept: tuple[str, ...], max_bytes: int, validators: Validators | None,
+    client: httpx.AsyncClient, url: str, *, accept: tuple[str, ...] | None, max_bytes: int,
+    validators: Validators | None, truncate: bool,
 ) -> FetchedPage | NotModified | FetchFailure:
     etag, last_modified = validators or (None, None)
     headers = {k: v for k, v in (("If-None-Match", etag), ("If-Modified-Since", last_modified)) if v}
@@ -148,26 +179,44 @@ async def _get_once(
                 return FetchFailure(url, f"HTTP {response.status_code}")
             content_type = response.headers.get("content-type", "")
             media_type = content_type.split(";")[0].strip().lower()
-            if media_type and not any(t in media_type for t in accept):
+            if accept is not None and media_type and not any(t in media_type for t in accept):
                 return FetchFailure(url, f"unexpected content type {media_type!r}")
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                return FetchFailure(url, f"body too large: {declared} bytes (limit {max_bytes})")
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > max_bytes:
-                    return FetchFailure(url, f"body too large: over {max_bytes} bytes")
-            return FetchedPage(url, str(response.url), content_type, bytes(body),
+            body = await _read_body(response, max_bytes, truncate)
+            if body is None:
+                return FetchFailure(url, f"body too large: over {max_bytes} bytes")
+            return FetchedPage(url, str(response.url), content_type, body,
                                etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"))
+    except EncodingError as exc:
+        return FetchFailure(url, str(exc))
     except httpx.TimeoutException as exc:
         return FetchFailure(url, f"timeout ({type(exc).__name__})")
     except httpx.TooManyRedirects:
         return FetchFailure(url, "too many redirects")
-    except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError) as exc:
+    except httpx.ConnectError as exc:
+        if isinstance(exc.__cause__, BlockedAddress):
+            return FetchFailure(url, str(exc))
+        raise _Retryable(FetchFailure(url, f"connection error: {type(exc).__name__}: {exc}"), None) from None
+    except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
         raise _Retryable(FetchFailure(url, f"connection error: {type(exc).__name__}: {exc}"), None) from None
     except httpx.HTTPError as exc:
         return FetchFailure(url, f"connection error: {type(exc).__name__}: {exc}")
+
+
+async def _read_body(response: httpx.Response, max_bytes: int, truncate: bool) -> bytes | None:
+    """The body, decoded as it arrives and never held past ``max_bytes`` (None when longer, or its
+    first ``max_bytes`` with ``truncate``)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes and not truncate and "content-encoding" not in response.headers:
+        return None
+    decoder = BoundedDecoder(response.headers.get("content-encoding", ""))
+    body = bytearray()
+    async for chunk in response.aiter_raw():
+        for piece in decoder.decode(chunk):
+            body += piece
+            if len(body) > max_bytes:
+                return bytes(body[:max_bytes]) if truncate else None
+    decoder.finish()
+    return bytes(body)
 
 
 class _HostGate:
@@ -226,17 +275,17 @@ class _Host:
             if self.robots_done:
                 return
             self.robots_done = True
-            try:
-                async with self.gate.slot(self.delay):
-                    response = await client.get(base + "/robots.txt")
-            except httpx.HTTPError as exc:
-                self.robots_failure = f"robots.txt unreachable ({type(exc).__name__}); not fetched"
+            async with self.gate.slot(self.delay):
+                answer = await _fetch_one(client, base + "/robots.txt", accept=None, validators=None,
+                                          settings=settings, max_bytes=settings.max_robots_bytes, truncate=True)
+            if isinstance(answer, FetchFailure):
+                # RFC 9309: unreachable, or a server error, means "disallow all" for now; a 4xx, no rules.
+                if not answer.reason.startswith("HTTP 4"):
+                    self.robots_failure = f"robots.txt: {answer.reason}; not fetched"
                 return
-            if response.status_code >= 500:  # RFC 9309: a server error means "disallow all" for now
-                self.robots_failure = f"robots.txt answered HTTP {response.status_code}; not fetched"
-            elif response.status_code < 400:
+            if isinstance(answer, FetchedPage):
                 self.robots = RobotFileParser()
-                self.robots.parse(response.text.splitlines())
+                self.robots.parse(answer.body.decode("utf-8", errors="replace").splitlines())
                 crawl_delay = self.robots.crawl_delay(settings.user_agent)
                 if crawl_delay:
                     self.delay = max(self.delay, min(float(crawl_delay), settings.max_crawl_delay))
@@ -289,8 +338,14 @@ class Fetcher:
 async def _fetch_all(urls: list[str], settings: FetchSettings, accept: tuple[str, ...],
                      validators: Mapping[str, Validators], respect_robots: bool | None):
     async with Fetcher(settings) as fetcher:
-        return await asyncio.gather(*(fetcher.get(url, accept=accept, validators=validators.get(url),
-                                                  respect_robots=respect_robots) for url in urls))
+        tasks = [asyncio.ensure_future(fetcher.get(url, accept=accept, validators=validators.get(url),
+                                                   respect_robots=respect_robots)) for url in urls]
+        await asyncio.wait(tasks, timeout=settings.source_deadline)
+        for task in tasks:
+            task.cancel()
+        late = f"not fetched: the {settings.source_deadline:g} s deadline for the batch passed"
+        return [task.result() if task.done() and not task.cancelled() else FetchFailure(url, late)
+                for url, task in zip(urls, tasks, strict=True)]
 
 
 def fetch_pages(
@@ -302,7 +357,8 @@ def fetch_pages(
     Politely: at most ``settings.per_host`` requests at a time per host from this process (however
     many fetches run at once), request starts spaced by ``min_delay`` (or the host's Crawl-delay),
     and, for article pages, what robots.txt disallows is not fetched. Feeds and sitemaps
-    (``respect_robots=False``) are published for machines.
+    (``respect_robots=False``) are published for machines. What is not fetched within
+    ``settings.source_deadline`` seconds comes back as a FetchFailure.
     """
     urls = list(urls)
     if not urls:

@@ -1,3 +1,4 @@
+from dataclasses import replace
 import time
 
 import pytest
@@ -5,7 +6,8 @@ import pytest
 from newswatch.loopback import LoopbackSite, Response, free_port
 from sources import FetchedPage, FetchFailure, FetchSettings, Source, SourceError, discover, fetch_pages, load_sources
 
-FAST = FetchSettings(connect_timeout=1, read_timeout=1, max_bytes=10_000, retry_base_delay=0.05, min_delay=0)
+FAST = FetchSettings(connect_timeout=1, read_timeout=1, max_bytes=10_000, retry_base_delay=0.05, min_delay=0,
+                     private_hosts=("127.0.0.1",))
 
 
 def test_default_sources_file_loads():
@@ -107,7 +109,7 @@ def test_every_fetch_failure_has_a_reason():
     assert reasons["/pdf"] == "unexpected content type 'application/pdf'"
     assert reasons["/huge"].startswith("body too large")
     assert reasons["/loop"] == "too many redirects"
-    assert reasons[dead].startswith("robots.txt unreachable")  # RFC 9309: no robots.txt answer, no fetch
+    assert reasons[dead].startswith("robots.txt: connection error")  # RFC 9309: no robots.txt answer, no fetch
     (unpolite,) = fetch_pages([dead], FAST, respect_robots=False)
     assert unpolite.reason.startswith("connection error")
     assert [r.url for r in results][:len(routes)] == [site.url(p) for p in routes]  # input order kept
@@ -115,7 +117,7 @@ def test_every_fetch_failure_has_a_reason():
 
 def test_user_agent_is_sent():
     with LoopbackSite({"/ok": Response(b"<p>x</p>")}) as site:
-        fetch_pages([site.url("/ok")], FetchSettings(user_agent="newswatch-test/1"))
+        fetch_pages([site.url("/ok")], replace(FAST, user_agent="newswatch-test/1"))
     assert site.requests[0].headers["User-Agent"] == "newswatch-test/1"
 
 
@@ -179,7 +181,7 @@ def test_a_robots_txt_server_error_means_not_now():
     routes = {"/robots.txt": Response(b"oops", "text/plain", status=503), "/a.html": Response(b"<p>a</p>")}
     with LoopbackSite(routes) as site:
         (page,) = fetch_pages([site.url("/a.html")], FAST)
-    assert page.reason == "robots.txt answered HTTP 503; not fetched"
+    assert page.reason == "robots.txt: HTTP 503; not fetched"
     assert "/a.html" not in [r.path for r in site.requests]
 
 
@@ -187,7 +189,7 @@ def test_requests_to_one_host_are_spaced_and_capped():
     routes = {f"/p{i}.html": Response(b"<p>x</p>", delay=0.2) for i in range(6)}
     with LoopbackSite(routes) as site:
         started = time.monotonic()
-        results = fetch_pages([site.url(p) for p in routes], FetchSettings(per_host=2, min_delay=0.1))
+        results = fetch_pages([site.url(p) for p in routes], replace(FAST, per_host=2, min_delay=0.1))
         elapsed = time.monotonic() - started
     assert all(isinstance(r, FetchedPage) for r in results)
     assert site.peak_in_flight == 2  # the per-host cap, measured at the server
