@@ -11,9 +11,26 @@ _ABBREVIATION = re.compile(
     r"(?:\b(?:[A-Z]\.){1,3}|\b(?:Mr|Mrs|Ms|Dr|Gen|Sen|Rep|Gov|Lt|Col|Capt|St|Jr|Sr|Prof|No|vs|Jan|Feb|Aug"
     r"|Sept|Sep|Oct|Nov|Dec|Inc|Corp|Co)\.)$"
 )
+# Matching within a sentence costs time with the square of its mentions: a "sentence" longer than
+# any a writer makes (a table, a list run together, a hostile page) is cut into pieces this long.
+MAX_SENTENCE_CHARS = 2000
 
 
 def split_sentences(text: str) -> list[str]:
+    return [piece for sentence in _sentences(text) for piece in _pieces(sentence)]
+
+
+def _pieces(sentence: str) -> list[str]:
+    """A sentence in pieces of at most MAX_SENTENCE_CHARS, cut at a space where there is one."""
+    pieces = []
+    while len(sentence) > MAX_SENTENCE_CHARS:
+        cut = sentence.rfind(" ", MAX_SENTENCE_CHARS // 2, MAX_SENTENCE_CHARS) + 1 or MAX_SENTENCE_CHARS
+        pieces.append(sentence[:cut].strip())
+        sentence = sentence[cut:].strip()
+    return [*pieces, sentence] if sentence else pieces
+
+
+def _sentences(text: str) -> list[str]:
     sentences: list[str] = []
     start = 0
     pending = ""

@@ -359,3 +359,19 @@ def test_the_narrowed_weights_give_the_same_embeddings():
     sentences = [MARKETS_TALKS[1], MARKETS_QUARREL[1], "Iran and the United States held talks."]
     assert model.embedding.dtype == "float16"
     assert (model.embed(sentences, norm=True) == wide.embed(sentences, norm=True)).all()
+
+
+def test_a_run_on_sentence_is_cut_into_pieces_with_nothing_lost():
+    from detectors._sentences import MAX_SENTENCE_CHARS, split_sentences
+
+    clause = "the United States and Iran held talks in Oman, officials said, "
+    text = clause * 5000  # 300 KB with no full stop: matching time grows with the square of a sentence's mentions
+    pieces = split_sentences(text)
+    assert len(pieces) > 100 and max(map(len, pieces)) <= MAX_SENTENCE_CHARS
+    assert " ".join(pieces).split() == text.split()
+    assert all(not piece.endswith(" Unit") for piece in pieces)  # cut between words
+
+
+def test_a_run_on_sentence_is_still_flagged():
+    text = "Officials said " + "the United States and Iran held talks in Oman, " * 3000 + "and more will follow."
+    assert detect_topics(TOPICS, title=None, text=text).flagged
