@@ -11,7 +11,7 @@ from ._deliver import (
     send_source_notice,
     send_test_message,
 )
-from ._render import Message, render_alert, render_digest
+from ._render import Message, markdown_link, markdown_text, render_alert, render_digest
 
 __all__ = [
     "Deliveries",
@@ -20,6 +20,8 @@ __all__ = [
     "channel_for",
     "check_url",
     "deliver_pending",
+    "markdown_link",
+    "markdown_text",
     "mask_url",
     "render_alert",
     "render_digest",

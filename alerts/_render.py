@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from storage import PendingAlert
 
@@ -22,6 +23,37 @@ class Message:
 def _slack_escape(text: str) -> str:
     # Slack's mrkdwn reads only these three as markup; everything else is literal.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# What may stay as it is in a link's URL; anything else ("<", ">", "|", quotes, spaces, brackets
+# of markdown) is percent-encoded, so a URL cannot close the link it sits in and add markup.
+_URL_SAFE = ":/?#@!$&'*+,;=%~"
+
+
+def link_url(url: str) -> str | None:
+    """An article URL fit to put in a link, or None when it is no http(s) URL."""
+    if not url.lower().startswith(("http://", "https://")):
+        return None
+    return quote(url, safe=_URL_SAFE)
+
+
+def _slack_link(url: str, text: str) -> str:
+    target = link_url(url)
+    return f"<{_slack_escape(target)}|{_slack_escape(text)}>" if target else _slack_escape(f"{text} ({url})")
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+def markdown_text(value: object) -> str:
+    """Text for a markdown table cell or link: no HTML, no markdown, on one line."""
+    text = html.escape(str(value if value is not None else ""), quote=False).replace("\n", " ")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def markdown_link(url: str, text: str) -> str:
+    target = link_url(url)
+    return f"[{markdown_text(text)}]({target})" if target else markdown_text(f"{text} ({url})")
 
 
 def _mark(text: str, words: list[str], escape, before: str, after: str) -> str:
@@ -62,7 +94,7 @@ def render_alert(alert: PendingAlert, *, style: str = "text") -> Message:
                 + f'<p><a href="{esc(alert.url)}">{esc(alert.url)}</a></p>')
         return Message(title, body, "html")
     if style == "slack":
-        lines = [f"*<{alert.url}|{_slack_escape(headline)}>*"]
+        lines = [f"*{_slack_link(alert.url, headline)}*"]
         lines += [_slack_escape(meta)] if meta else []
         lines += [f"*State:* {_slack_escape(state)}"]
         lines += [f"> {_mark(s, alert.matched, _slack_escape, '*', '*')}" for s in evidence]
@@ -83,7 +115,7 @@ def render_digest(pending: list[PendingAlert], *, style: str = "text") -> Messag
                        for (headline, meta, state, _), url in items)
         return Message(title, f"<ul>{rows}</ul>", "html")
     if style == "slack":
-        lines = [f"• *<{url}|{_slack_escape(headline)}>* — {_slack_escape(meta)} — {_slack_escape(state)}"
+        lines = [f"• *{_slack_link(url, headline)}* — {_slack_escape(meta)} — {_slack_escape(state)}"
                  for (headline, meta, state, _), url in items]
         return Message(title, "\n".join(lines), "markdown")
     lines = [f"- {headline} — {meta} — {state}\n  {url}" for (headline, meta, state, _), url in items]

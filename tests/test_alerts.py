@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from alerts import DeliveryError, channel_for, check_url, mask_url, render_alert, send_alert
+from alerts import DeliveryError, channel_for, check_url, mask_url, render_alert, render_digest, send_alert
 from newswatch.loopback import LoopbackSite, Response, free_port
 from storage import PendingAlert
 
@@ -94,6 +94,36 @@ def test_slack_gets_blocks_with_a_link_title_and_escaped_text(monkeypatch):
     assert "<https://evil.example" not in section["text"]  # no link injected by the headline
     assert "> *American* and *Iranian* envoys *met* in Muscat" in section["text"]
     assert "*State:* held or ongoing" in section["text"]
+
+
+def test_a_hostile_article_url_cannot_ping_the_channel_or_add_a_link(monkeypatch):
+    from apprise.plugins.slack import NotifySlack
+
+    hostile = replace(ALERT, url="https://news.example/a?x=1&y=2><!channel><https://evil.example|Verify")
+    with LoopbackSite({"/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ": Response(b"ok", "text/plain")}) as site:
+        monkeypatch.setattr(NotifySlack, "webhook_url", site.url("/services"))
+        send_alert("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/", hostile)
+    text = next(b for b in json.loads(site.requests[0].body)["attachments"][0]["blocks"]
+                if b["type"] == "section")["text"]["text"]
+    assert "<!channel>" not in text and "<https://evil.example" not in text
+    assert text.startswith("*<https://news.example/a?x=1&amp;y=2%3E%3C!channel%3E%3Chttps://evil.example%7CVerify|")
+    digest = render_digest([hostile], style="slack").body
+    assert "<!channel>" not in digest and "%3C!channel%3E" in digest
+
+
+def test_a_link_that_is_not_http_is_shown_as_text():
+    message = render_alert(replace(ALERT, url="javascript:alert(1)"), style="slack")
+    assert "<javascript:" not in message.body and "(javascript:alert(1))" in message.body
+
+
+def test_markdown_for_the_run_report_carries_no_html_or_markup():
+    from alerts import markdown_link, markdown_text
+
+    cell = markdown_text("<script>alert(1)</script> | [x](javascript:y) **bold**")
+    assert "<script>" not in cell and "&lt;script&gt;" in cell
+    assert "\\|" in cell and "\\[x\\]\\(" in cell and "\\*\\*bold" in cell
+    link = markdown_link("https://news.example/a b)(<x>", "Title [1]")
+    assert link == "[Title \\[1\\]](https://news.example/a%20b%29%28%3Cx%3E)"
 
 
 def test_json_webhook_gets_title_and_text(tmp_path):
