@@ -34,6 +34,9 @@ def load_url_list(path: str | Path) -> Source:
     return Source(name=f"url list {path.name}", pages=tuple(dict.fromkeys(urls)))
 
 
+_KEYS = {"name", "feed", "sitemap", "pages", "homepage"}
+
+
 def load_sources(path: str | Path) -> list[Source]:
     """Read a sources TOML file; raise ValueError naming the entry that is wrong."""
     try:
@@ -41,14 +44,21 @@ def load_sources(path: str | Path) -> list[Source]:
             data = tomllib.load(f)
     except OSError as exc:
         raise ValueError(f"{path}: cannot read the sources file ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not valid TOML: {exc}") from None
+    if unknown := sorted(set(data) - {"sources"}):
+        raise ValueError(f"{path}: unknown top-level key {unknown[0]!r} (only [[sources]] entries belong here)")
     entries = data.get("sources")
     if not isinstance(entries, list) or not entries:
         raise ValueError(f"{path}: no [[sources]] entries")
     sources, names = [], set()
     for number, entry in enumerate(entries, start=1):
         where = f"{path}: source #{number}"
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where} is {entry!r}, not a [[sources]] table")
+        if unknown := sorted(set(entry) - _KEYS):
+            raise ValueError(f"{where} ({entry.get('name', 'no name')}): unknown key {unknown[0]!r} "
+                             f"(a source takes {', '.join(sorted(_KEYS))})")
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"{where} needs a name")
@@ -62,7 +72,7 @@ def load_sources(path: str | Path) -> list[Source]:
         if not isinstance(pages, list) or not all(isinstance(p, str) for p in pages):
             raise ValueError(f"{where} ({name}): pages must be a list of URLs")
         for url in [entry.get("feed"), entry.get("sitemap"), entry.get("homepage"), *pages]:
-            if url is not None and not str(url).startswith(("http://", "https://")):
+            if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
                 raise ValueError(f"{where} ({name}): {url!r} is not an http(s) URL")
         sources.append(Source(name=name, feed=entry.get("feed"), sitemap=entry.get("sitemap"), pages=tuple(pages),
                               homepage=entry.get("homepage")))

@@ -26,11 +26,22 @@ def test_default_sources_file_loads():
     ("[[sources]]\nname = 'A'\npages = 'https://a.example/1'\n", "list of URLs"),
     ("[[sources]]\nname = 'A'\nfeed = 'https://a/f'\n[[sources]]\nname = 'A'\nfeed = 'https://a/g'\n", "used twice"),
     ("[[sources]\nname = 'A'", "not valid TOML"),
+    ("[[sources]]\nname = 'A'\nhomepgae = 'https://a.example/'\n", "source #1 \\(A\\): unknown key 'homepgae'"),
+    ("sources = ['https://a.example/feed']\n", "source #1 is 'https://a.example/feed', not a \\[\\[sources\\]\\] table"),
+    ("feeds = 1\n[[sources]]\nname = 'A'\nfeed = 'https://a/f'\n", "unknown top-level key 'feeds'"),
+    ("[[sources]]\nname = 'A'\nfeed = 3\n", "3 is not an http"),
 ])
 def test_bad_sources_file(tmp_path, content, message):
     path = tmp_path / "sources.toml"
     path.write_text(content)
     with pytest.raises(ValueError, match=message):
+        load_sources(path)
+
+
+def test_a_binary_sources_file_is_named(tmp_path):
+    path = tmp_path / "sources.toml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff")
+    with pytest.raises(ValueError, match="sources.toml: not valid TOML"):
         load_sources(path)
 
 
