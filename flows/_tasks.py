@@ -83,19 +83,15 @@ def store_chunk(store: Store, chunk: Chunk, harvest: Harvest, run: PreparedRun, 
         return pipeline.store_chunk(store, chunk, harvest, run, key=key)
 
 
-def _markdown_cell(value) -> str:
-    return str(value if value is not None else "").replace("|", "\\|").replace("\n", " ")
-
-
 @task(name="publish-report", **IN_MEMORY)
-def publish_report(summary: RunSummary, store: Store, *, flow: str) -> None:
+def publish_report(summary: RunSummary, store: Store, *, flow: str, dark_after: int) -> None:
     """Artifacts of this run in the Prefect UI: its flagged stories, and every source's health."""
     rows = ["| story | title | source | score | state |", "|---|---|---|---|---|"]
-    rows += [f"| {s['story_id']} | [{_markdown_cell(s['title'] or s['url'])}]({s['url']}) | "
-             f"{_markdown_cell(s['source'])} | {s['score']:.2f} | {_markdown_cell(s['state'])} |"
+    rows += [f"| {s['story_id']} | {alerts.markdown_link(s['url'], s['title'] or s['url'])} | "
+             f"{alerts.markdown_text(s['source'])} | {s['score']:.2f} | {alerts.markdown_text(s['state'])} |"
              for s in summary.flagged_stories]
     heading = f"# {len(summary.flagged_stories)} flagged stories this {flow} run\n\n"
     create_markdown_artifact(key=f"{flow}-flagged-stories", description="Stories flagged this run",
                              markdown=heading + ("\n".join(rows) if summary.flagged_stories else "None."))
     create_table_artifact(key=f"{flow}-source-health", description="Every source's health after this run",
-                          table=store.source_health() or [{"source": "(no monitor run yet)"}])
+                          table=store.source_health(dark_after=dark_after) or [{"source": "(no monitor run yet)"}])

@@ -117,5 +117,5 @@ def backfill(since: date, until: date, sources_file: str | None = None, urls_fil
                               len(summary.failures))
         with run_lock(settings.db, wait=None):
             summary.count_deliveries(deliver_alerts(store, run))
-        publish_report(summary, store, flow="backfill")
+        publish_report(summary, store, flow="backfill", dark_after=run.settings.dark_after)
     return summary

@@ -50,7 +50,7 @@ def monitor(sources_file: str | None = None, db_path: str | None = None,
             summary.dark_sources = report_source_health(store, quote(harvests), run)
             if alert_mode != "queue":
                 summary.count_deliveries(deliver_alerts(store, run))
-            publish_report(summary, store, flow="monitor")
+            publish_report(summary, store, flow="monitor", dark_after=run.settings.dark_after)
     except StoreBusy as exc:
         get_run_logger().warning("skipped: %s", exc)
         return RunSummary(skipped=str(exc))

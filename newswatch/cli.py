@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -77,14 +78,16 @@ def _load(load: Callable[..., T], *args, **kwargs) -> T:
         raise _fail(str(exc)) from None
 
 
-def _open_store(db: Path | None):
+def _open_store(db: Path | None, *, read_only: bool = False):
+    """The store of the settings (or ``db``), which must exist; ``read_only`` for commands that only
+    read it: they change nothing and wait for no run."""
     from pipeline import load_settings
     from storage import Store
 
     path = _load(load_settings, db_path=db).db
     if not path.exists():
         raise _fail(f"no store at {path} (run `newswatch run` first, or pass --db)")
-    return _load(Store, path)
+    return _load(Store, path, read_only=read_only)
 
 
 def _prepare(*, db: Path | None = None, sources: Path | None = None, alert: list[str] | None = None,
@@ -223,6 +226,9 @@ def run(
         console.print(f"[yellow]skipped:[/yellow] {escape(summary.skipped)}; try again once it has finished")
         raise typer.Exit(code=75)  # EX_TEMPFAIL
     _report(summary)
+    if summary.sources and len(summary.failed_sources) == summary.sources:
+        raise _fail(f"every source failed this run ({summary.sources}); see the failures above and "
+                    "`newswatch sources`")
 
 
 @app.command()
@@ -382,7 +388,7 @@ def _learnt_site_memory(db_path: Path) -> dict:
 
 @app.command()
 def extract(
-    files: Annotated[list[Path], typer.Argument(help=".html or .html.gz files.", exists=True, dir_okay=False)],
+    files: Annotated[list[Path], typer.Argument(help=".html or .html.gz files.")],
     url: Annotated[str | None, typer.Option(help="The URL the page came from.")] = None,
     site_memory: Annotated[Path | None, typer.Option(
         help="A newswatch store: drop the lines its sites repeat on their pages, as learnt by its runs (read only).",
@@ -396,10 +402,11 @@ def extract(
     for path in files:
         try:
             article = extract_article(_read_page(path), url=url, site_memory=memories)
-        except (ExtractionError, OSError, EOFError) as exc:
+        except (ExtractionError, OSError, EOFError, zlib.error) as exc:  # a missing file, a broken gzip...
             failed += 1
-            print(json.dumps({"file": str(path), "error": str(exc)}, ensure_ascii=False))
-            console.print(f"[red]error:[/red] {escape(str(path))}: {escape(str(exc))}")
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            print(json.dumps({"file": str(path), "error": reason}, ensure_ascii=False))
+            console.print(f"[red]error:[/red] {escape(str(path))}: {escape(reason)}")
             continue
         record = {"file": str(path), **article.to_dict()}
         print(json.dumps(record, ensure_ascii=False))
@@ -424,7 +431,7 @@ def classify(
         except SemanticUnavailable as exc:
             raise _fail(str(exc)) from None
     try:
-        stream = sys.stdin if file == "-" else open(file, encoding="utf-8")
+        stream = sys.stdin.buffer if file == "-" else open(file, "rb")  # bytes: a bad line is that line's error
     except OSError as exc:
         raise _fail(f"{file}: {exc.strerror}") from None
     failed = 0
@@ -433,21 +440,39 @@ def classify(
             if not line.strip():
                 continue
             try:
-                item = json.loads(line)
-                text = item.get("text") or ""
-                if not isinstance(item, dict) or not isinstance(text, str):
-                    raise ValueError("expected an object with a text string")
-            except (ValueError, AttributeError) as exc:
+                item, title, text = _classify_input(line)
+            except ValueError as exc:
                 failed += 1
                 console.print(f"[red]error:[/red] line {number}: {escape(str(exc))}")
                 continue
-            detection = detect_topics(topics, title=item.get("title"), text=text)
+            detection = detect_topics(topics, title=title, text=text)
             output = {"id": item.get("id"), **detection.to_dict()}
             if semantic:
-                output["semantic"] = semantic_detect_topics(topics, title=item.get("title"), text=text).to_dict()
+                output["semantic"] = semantic_detect_topics(topics, title=title, text=text).to_dict()
             print(json.dumps(output, ensure_ascii=False))
     if failed:
         raise typer.Exit(code=1)
+
+
+def _classify_input(line: bytes) -> tuple[dict, str | None, str]:
+    """One input line as (the object, its title, its text); ValueError saying what is wrong with it."""
+    try:
+        item = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    if not isinstance(item, dict):
+        raise ValueError("expected a JSON object with a text string")
+    title, text = item.get("title"), item.get("text") or ""
+    if not isinstance(text, str) or not isinstance(title, str | None):
+        raise ValueError("expected a JSON object with a text string (and a title string, if any)")
+    for value in (title or "", text):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("the text or title holds a lone surrogate (\\ud800-\\udfff), no character") from None
+    return item, title, text
 
 
 def _show(rows: list[dict], *, as_json: bool, table: Callable[[list[dict]], Table]) -> None:
@@ -466,7 +491,7 @@ def articles(
     as_json: JsonOption = False,
 ) -> None:
     """List stored articles."""
-    with _open_store(db) as store:
+    with _open_store(db, read_only=True) as store:
         rows = list(store.articles(flagged_only=flagged))
     _show(rows, as_json=as_json, table=_articles_table)
 
@@ -478,7 +503,7 @@ def stories(
     as_json: JsonOption = False,
 ) -> None:
     """Stories: each with the outlets and URLs that carried it."""
-    with _open_store(db) as store:
+    with _open_store(db, read_only=True) as store:
         rows = store.stories(flagged_only=flagged)
     _show(rows, as_json=as_json, table=_stories_table)
 
@@ -489,8 +514,11 @@ def sources(
     as_json: JsonOption = False,
 ) -> None:
     """Source health: last success, consecutive failures, last error, dark since."""
-    with _open_store(db) as store:
-        rows = store.source_health()
+    from pipeline import load_settings
+
+    dark_after = _load(load_settings).dark_after
+    with _open_store(db, read_only=True) as store:
+        rows = store.source_health(dark_after=dark_after)
     _show(rows, as_json=as_json, table=_sources_table)
 
 
@@ -504,7 +532,7 @@ def alerts_list(
     as_json: JsonOption = False,
 ) -> None:
     """Every alert in the outbox: its story, channel (masked), status, attempts and last error."""
-    with _open_store(db) as store:
+    with _open_store(db, read_only=True) as store:
         rows = store.alerts()
     _show(rows, as_json=as_json, table=_alerts_table)
 

@@ -69,6 +69,8 @@ class RunSummary:
     alerts_failed: int = 0
     alerts_gave_up: int = 0
     dark_sources: list[str] = field(default_factory=list)
+    # The sources that failed this run: their feed unread, or every page they tried failed.
+    failed_sources: list[str] = field(default_factory=list)
     # The stories this run flagged: {story_id, title, url, source, score, state}.
     flagged_stories: list[dict] = field(default_factory=list)
     # Why the run did nothing, when it did nothing on purpose (another run held the store).

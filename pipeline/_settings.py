@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 import seeds
 from sources import FetchSettings
-from storage import DEFAULT_MAX_ATTEMPTS
+from storage import DEFAULT_DARK_AFTER, DEFAULT_MAX_ATTEMPTS
 
 DEFAULT_DB = Path("newswatch.db")
 _FETCH_DEFAULTS = FetchSettings()
@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     # A page that failed is retried on later runs until it has failed this many times.
     max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1)
     # A source that fails this many runs in a row raises a "source is dark" notice.
-    dark_after: int = Field(default=3, ge=1)
+    dark_after: int = Field(default=DEFAULT_DARK_AFTER, ge=1)
     # Seconds a monitor run waits for another run on the same store to finish before it skips.
     lock_wait: float = Field(default=30.0, ge=0)
     # Hosts that may resolve to loopback, link-local or private addresses (an intranet, the demo).

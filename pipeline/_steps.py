@@ -171,6 +171,8 @@ def save_harvests(store: Store, harvests: list[Harvest], run: PreparedRun) -> Ru
                     "score": detection.score, "state": detection.state})
         store.record_entry_dates(plan.entry_dates)
         store.save_validators(plan.source, {**plan.validators, **harvest.new_page_validators})
+        if harvest.run_error:
+            summary.failed_sources.append(plan.source)
     summary.seconds["store"] = time.perf_counter() - started
     if summary.flagged and not channels and run.alert_mode != "none":
         # Alerts are enqueued per channel when a story is flagged: without one, none is ever sent for it.
@@ -188,7 +190,7 @@ def record_source_health(store: Store, harvests: list[Harvest], run: PreparedRun
     for harvest in harvests:
         source = harvest.plan.source
         change = store.record_source_run(source, error=harvest.run_error, dark_after=dark_after)
-        (health,) = store.source_health(source)
+        (health,) = store.source_health(source, dark_after=dark_after)
         if health["consecutive_failures"] >= dark_after:
             dark.append(source)
             log.warning("source %s is dark since %s: %s", source, health["dark_since"], health["last_error"])

@@ -2,11 +2,12 @@
 backfill checkpoints, the site memory (the lines each site repeats), and the lock that lets one run
 at a time write."""
 
+from ._errors import StoreError
 from ._lock import StoreBusy, run_lock
 from ._records import AlertChannel, PendingAlert, SavedArticle
 from ._schema import SCHEMA_VERSION
-from ._health import DEFAULT_MAX_ATTEMPTS
+from ._health import DEFAULT_DARK_AFTER, DEFAULT_MAX_ATTEMPTS
 from ._store import Store
 
-__all__ = ["DEFAULT_MAX_ATTEMPTS", "SCHEMA_VERSION", "AlertChannel", "PendingAlert", "SavedArticle", "Store",
-           "StoreBusy", "run_lock"]
+__all__ = ["DEFAULT_DARK_AFTER", "DEFAULT_MAX_ATTEMPTS", "SCHEMA_VERSION", "AlertChannel", "PendingAlert",
+           "SavedArticle", "Store", "StoreBusy", "StoreError", "run_lock"]

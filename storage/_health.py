@@ -10,6 +10,8 @@ from ._transaction import immediate_transaction
 
 # A failed page is retried on later runs until it has failed this many times.
 DEFAULT_MAX_ATTEMPTS = 5
+# A source that fails this many runs in a row is dark.
+DEFAULT_DARK_AFTER = 3
 
 
 class Health:
@@ -77,7 +79,12 @@ class Health:
         with immediate_transaction(self.db.conn):
             self.db.execute("update source_health set dark_notified = ? where source = ?", [int(dark), source])
 
-    def source_health(self, source: str | None = None) -> list[dict]:
-        """The health of every source, or of one."""
+    def source_health(self, source: str | None = None, *, dark_after: int = DEFAULT_DARK_AFTER) -> list[dict]:
+        """The health of every source, or of one. ``dark_since`` (when its failures in a row began) is
+        shown only for a source that is dark: one that has failed ``dark_after`` runs in a row."""
         where, params = ("where source = ?", [source]) if source else ("", [])
-        return list(self.db.query(f"select * from source_health {where} order by source", params))
+        rows = list(self.db.query(f"select * from source_health {where} order by source", params))
+        for row in rows:
+            if row["consecutive_failures"] < dark_after:
+                row["dark_since"] = None
+        return rows

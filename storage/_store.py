@@ -12,6 +12,7 @@ from ._checkpoints import Checkpoints
 from ._health import Health
 from ._http_cache import HttpCache
 from ._outbox import Outbox
+from ._errors import StoreError
 from ._schema import migrate, require_current, require_store
 from ._site_lines import SiteLines
 from ._transaction import immediate_transaction
@@ -23,30 +24,40 @@ class Store(Articles, SiteLines, Outbox, Health, HttpCache, Checkpoints):
 
     def __init__(self, path: str | Path, *, read_only: bool = False):
         """Open (creating and migrating) the store at ``path``; with ``read_only``, open an existing
-        store of the current schema for reading, changing nothing. ValueError when the file is not a
-        store: not SQLite, another program's database, a newer newswatch's store, or (read only) an
-        older one."""
+        store of the current schema for reading, changing nothing and taking no write lock.
+        StoreError (a ValueError) when it cannot: not SQLite, another program's database, a newer
+        newswatch's store, (read only) an older one, a damaged, locked, read-only or full file."""
         self.path = Path(path)
+        try:
+            self.db = self._connect(read_only)
+        except sqlite3.Error as exc:
+            raise StoreError.from_sqlite(self.path, exc) from None
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot open the store ({exc.strerror}); pass another --db") from None
+
+    def _connect(self, read_only: bool) -> sqlite_utils.Database:
         if read_only:
-            self.db = sqlite_utils.Database(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True))
+            db = sqlite_utils.Database(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True))
             try:
-                require_current(self.db, self.path)
-            except (ValueError, sqlite3.DatabaseError):
-                self.db.close()
+                require_current(db, self.path)
+            except (ValueError, sqlite3.Error):
+                db.close()
                 raise
-            return
+            return db
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # A flow opens the store once and its tasks use it in turn, from whichever thread Prefect runs them on.
-        self.db = sqlite_utils.Database(sqlite3.connect(self.path, check_same_thread=False))
+        db = sqlite_utils.Database(sqlite3.connect(self.path, check_same_thread=False))
         try:
-            require_store(self.db, self.path)  # before WAL mode and the tables change the file
-        except ValueError:
-            self.db.close()
+            require_store(db, self.path)  # before WAL mode and the tables change the file
+            db.execute("PRAGMA busy_timeout = 30000")
+            db.enable_wal()
+            migrate(db)
+            self.db = db
+            self._rebuild_stale_signatures()
+        except (ValueError, sqlite3.Error):
+            db.close()
             raise
-        self.db.execute("PRAGMA busy_timeout = 30000")
-        self.db.enable_wal()
-        migrate(self.db)
-        self._rebuild_stale_signatures()
+        return db
 
     def close(self) -> None:
         self.db.close()

@@ -1,5 +1,6 @@
 """The console script, through its options; results checked through the Python API where they are stored."""
 
+import gzip
 import json
 import os
 import subprocess
@@ -429,3 +430,110 @@ def test_extract_with_a_site_memory_that_is_not_a_store_is_a_clear_error(tmp_pat
     assert result.exit_code == 1
     assert f"{notes} is not a newswatch store" in result.stderr and not result.stdout
     assert notes.read_text() == "not a database"
+
+
+def _broken_store(tmp_path, kind: str) -> str:
+    """A store path that cannot be used, of one ``kind``."""
+    if kind == "truncated":
+        Store(tmp_path / "whole.db").close()
+        data = (tmp_path / "whole.db").read_bytes()
+        (tmp_path / "cut.db").write_bytes(data[:len(data) // 3])
+        return str(tmp_path / "cut.db")
+    if kind == "folder":
+        (tmp_path / "folder.db").mkdir()
+        return str(tmp_path / "folder.db")
+    return "/dev/null"
+
+
+@pytest.mark.parametrize("command", [["run", "--alert-mode", "none"], ["articles"], ["sources"], ["alerts", "list"]])
+@pytest.mark.parametrize("kind, message", [
+    ("truncated", "cut.db: database disk image is malformed; the file is damaged: restore it from a backup"),
+    ("folder", "folder.db: "),
+    ("device", "/dev/null"),
+])
+def test_a_broken_store_is_one_line_of_error(tmp_path, monkeypatch, command, kind, message):
+    import flows
+
+    monkeypatch.setattr(flows, "monitor", lambda **_: pytest.fail("the flow ran"))
+    assert_one_line_error(tmp_path, [*command, "--db", _broken_store(tmp_path, kind)], {}, message)
+
+
+def test_read_only_commands_neither_wait_for_a_writer_nor_change_the_store(tmp_path):
+    import hashlib
+    import sqlite3
+
+    db = tmp_path / "news.db"
+    with Store(db) as store:
+        store.record_source_run("A", error=None, dark_after=3)
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    try:
+        for command in (["articles"], ["stories"], ["sources"], ["alerts", "list"]):
+            result = runner.invoke(app, [*command, "--db", str(db), "--json"])
+            assert result.exit_code == 0, result.output
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+
+
+def test_sources_shows_dark_since_only_once_a_source_is_dark(tmp_path):
+    db = tmp_path / "news.db"
+    with Store(db) as store:
+        store.record_source_run("A", error="HTTP 500", dark_after=3)
+
+    def dark_since(env=None):
+        result = runner.invoke(app, ["sources", "--db", str(db), "--json"], env=env)
+        return json_lines(result.stdout)[0]["dark_since"]
+
+    assert dark_since() is None
+    assert dark_since({"NEWSWATCH_DARK_AFTER": "1"}) is not None
+
+
+@pytest.mark.parametrize("failed, exit_code", [(["A", "B"], 1), (["A"], 0)])
+def test_run_fails_when_every_source_failed(tmp_path, monkeypatch, failed, exit_code):
+    import flows
+    import pipeline
+
+    summary = pipeline.RunSummary(sources=2, failed_sources=failed)
+    monkeypatch.setattr(flows, "monitor", lambda **_: summary)
+    result = runner.invoke(app, ["run", "--db", str(tmp_path / "news.db"), "--alert-mode", "none"])
+    assert result.exit_code == exit_code, result.output
+    assert ("every source failed this run (2)" in result.stderr) == (exit_code == 1)
+
+
+def test_classify_reports_each_kind_of_bad_line_and_goes_on(tmp_path):
+    good = b'{"id": "ok", "title": "US and Iran hold talks", "text": "Envoys met in Oman."}\n'
+    lines = [good, b'{"id": 1, "text": "caf\xe9"}\n', b'{"id": 2, "title": 5, "text": "x"}\n',
+             b'{"id": 3, "text": "\\ud800 alone"}\n', b"[" * 100_000 + b"]" * 100_000 + b"\n", b"[1, 2]\n", good]
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"".join(lines))
+    result = runner.invoke(app, ["classify", str(path)])
+    assert result.exit_code == 1
+    assert [row["id"] for row in json_lines(result.stdout)] == ["ok", "ok"]
+    for number, reason in [(2, "not UTF-8"), (3, "expected a JSON object with a text string (and a title"),
+                           (4, "the text or title holds a lone surrogate"), (5, "JSON nested too deeply"),
+                           (6, "expected a JSON object")]:
+        assert f"line {number}: {reason}" in " ".join(result.stderr.split()), result.stderr
+
+
+def test_extract_reports_each_bad_file_and_extracts_real_pages_with_odd_starts(tmp_path, gz_page):
+    page = seed_page(EUROPE_PATH)
+    php = tmp_path / "php.html"  # a PHP warning printed before the document
+    php.write_bytes(b"<br />\n<b>Warning</b>:  Undefined variable $ad in <b>/var/www/article.php</b> on line "
+                    b"<b>41</b><br />\n" + page)
+    utf16 = tmp_path / "utf16.html"
+    utf16.write_bytes(page.decode("utf-8").encode("utf-16"))
+    corrupt = tmp_path / "corrupt.html.gz"
+    corrupt.write_bytes(gzip.compress(page)[:200] + b"\x00" * 50 + gzip.compress(page)[250:])
+    files = [php, tmp_path / "missing.html", corrupt, utf16]
+    result = runner.invoke(app, ["extract", *map(str, files)])
+    assert result.exit_code == 1
+    rows = {row["file"]: row for row in json_lines(result.stdout)}
+    assert len(rows) == 4
+    title = "Europe's hopelessly murky, mixed messaging on restraint"
+    assert rows[str(php)]["title"] == title and "Warning" not in rows[str(php)]["text"]
+    assert rows[str(utf16)]["title"] == title
+    assert rows[str(tmp_path / "missing.html")]["error"] == "No such file or directory"
+    assert "error" in rows[str(corrupt)]

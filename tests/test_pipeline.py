@@ -345,3 +345,35 @@ def test_a_line_the_site_repeated_on_stored_stories_is_left_out_of_new_ones(tmp_
     later = [site.url(f"/news/2024-01-0{day}/story-{day - 1}.html") for day in (5, 6)]
     assert sum(SIGN_OFF in text for text in texts.values()) == 4
     assert all(SIGN_OFF not in texts[url] and len(texts[url].split("\n")) >= 5 for url in later)
+
+
+def test_a_full_disk_stops_the_run_and_the_next_run_stores_the_rest_alerting_once(tmp_path, site, mail,
+                                                                                    sources_file):
+    import sqlite3
+
+    from pydantic import SecretStr
+
+    from pipeline import load_settings, monitor_once, prepare_run
+
+    db = tmp_path / "news.db"
+    settings = load_settings(sources_file=sources_file, db_path=db, alert_urls=[SecretStr(mail.alert_url())])
+    with Store(db) as store:
+        (pages,) = store.db.execute("pragma page_count").fetchone()
+        store.db.execute(f"pragma max_page_count = {pages + 3}")  # SQLite's own "database or disk is full"
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            monitor_once(prepare_run(settings), store)
+        stored_before = store.db["articles"].count
+    assert 0 < stored_before < 4, stored_before  # stopped halfway
+
+    summary = run(sources_file, db, mail)
+    assert summary.new == 4 - stored_before and summary.failures == []
+    assert len(stored_texts(db)) == 4
+    assert len(mail.messages) == 2  # each flagged story alerted once, over the two runs
+
+
+def test_a_run_where_every_source_failed_says_so(tmp_path, site, mail, sources_file):
+    site.routes["/review/feed.xml"] = Response(b"oops", "text/plain", status=404)
+    site.routes["/daily/atom.xml"] = Response(b"oops", "text/plain", status=404)
+    summary = run(sources_file, tmp_path / "news.db", mail)
+    assert sorted(summary.failed_sources) == ["Global Wire Daily", "The Statecraft Review"]
+    assert summary.sources == 2

@@ -221,6 +221,29 @@ def test_two_writers_store_one_article_and_one_alert(tmp_path):
         assert store.db["alerts"].count == 1
 
 
+def test_dark_since_is_shown_only_once_a_source_is_dark(store):
+    store.record_source_run("A", error="HTTP 500", dark_after=3)
+    assert store.source_health(dark_after=3)[0]["dark_since"] is None  # one failure: not dark yet
+    store.record_source_run("A", error="HTTP 500", dark_after=3)
+    store.record_source_run("A", error="HTTP 500", dark_after=3)
+    (row,) = store.source_health(dark_after=3)
+    assert row["dark_since"] is not None and row["dark_since"] <= row["last_failure"]
+    assert store.source_health(dark_after=4)[0]["dark_since"] is None
+
+
+def test_a_read_only_file_is_one_error_that_says_what_to_do(tmp_path):
+    import sqlite3
+
+    from storage import StoreError
+
+    Store(tmp_path / "s.db").close()
+    reader = sqlite3.connect(f"{(tmp_path / 's.db').as_uri()}?mode=ro", uri=True)
+    with pytest.raises(sqlite3.OperationalError) as raised:  # what SQLite says when it may not write
+        reader.execute("create table t (x)")
+    error = StoreError.from_sqlite(tmp_path / "s.db", raised.value)
+    assert str(error).endswith("the file or its folder is read-only: make it writable, or pass another --db")
+
+
 def test_source_health_transitions(store):
     runs = [store.record_source_run("A", error="HTTP 500", dark_after=2) for _ in range(3)]
     assert runs == [None, "dark", "dark"]  # dark is reported until the notice is out
