@@ -9,7 +9,7 @@ from trafilatura.utils import load_html
 
 from ._article import Article
 from ._chrome import filter_chrome_lines, find_headline, remove_chrome_blocks
-from ._decode import decode_page
+from ._decode import decode_page, utf16_text, without_leading_output
 from ._embeds import unwrap_embedded_posts
 from ._metadata import page_metadata
 from ._site_memory import SiteMemory, site_of
@@ -101,9 +101,12 @@ def _parse(html: bytes | str, content_type: str | None = None):
         raise ExtractionError("empty document")
     if len(raw) > MAX_HTML_BYTES:
         raise ExtractionError(f"document too large: {len(raw)} bytes (limit {MAX_HTML_BYTES})")
-    if b"\x00" in raw[:4096] and not raw.startswith(b"\x1f\x8b"):
-        raise ExtractionError("binary content, not HTML")
-    tree = load_html(html if isinstance(html, str) else decode_page(raw, content_type), max_size=MAX_HTML_BYTES)
+    if isinstance(html, bytes) and b"\x00" in raw[:4096] and not raw.startswith(b"\x1f\x8b"):
+        html = utf16_text(raw)
+        if html is None:
+            raise ExtractionError("binary content, not HTML")
+    page = without_leading_output(html if isinstance(html, str) else decode_page(raw, content_type))
+    tree = load_html(page, max_size=MAX_HTML_BYTES)
     if tree is None or not tree.xpath("boolean(//body//text()[normalize-space()])"):
         raise ExtractionError("not an HTML document")
     return tree
