@@ -19,9 +19,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks import private_prefect  # noqa: E402
+from benchmarks import loopback_sources, private_prefect  # noqa: E402
 
 private_prefect()
+loopback_sources()
 
 ARTICLE = ("<html lang='en'><head><title>{title}</title></head><body><article><h1>{title}</h1>"
            + "<p>Diplomats from both countries met on Saturday for another round of talks, officials said. "

@@ -40,9 +40,10 @@ import trafilatura
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks import private_prefect  # noqa: E402
+from benchmarks import loopback_sources, private_prefect  # noqa: E402
 
 private_prefect()
+loopback_sources()
 
 from benchmarks.site import build_pages, page_path, served_site, sources_toml  # noqa: E402
 

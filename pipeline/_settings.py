@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     dark_after: int = Field(default=DEFAULT_DARK_AFTER, ge=1)
     # Seconds a monitor run waits for another run on the same store to finish before it skips.
     lock_wait: float = Field(default=30.0, ge=0)
-    # Hosts that may resolve to loopback, link-local or private addresses (an intranet, the demo).
+    # Host names, addresses or networks (10.0.0.0/8) that may be fetched from although not public.
     private_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     # Seconds one request may take in all; and one source's feed discovery, or batch of pages.
     request_deadline: float = Field(default=_FETCH_DEFAULTS.request_deadline, gt=0)

@@ -56,7 +56,7 @@ class FetchSettings:
     # A source's sitemap index is followed to at most this many sitemaps and entries per run.
     max_sitemaps: int = 100
     max_entries: int = 50_000
-    # Hosts (names or addresses) that may resolve to loopback, link-local or private addresses.
+    # Host names, addresses or networks ("10.0.0.0/8") fetched from although loopback, link-local or private.
     private_hosts: tuple[str, ...] = ()
 
 

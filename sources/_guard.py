@@ -43,16 +43,30 @@ def _bare(host: str) -> str:
     return host.strip("[]").lower()
 
 
+def _network(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(_bare(entry), strict=False)
+    except ValueError:
+        return None  # a host name
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's own backend, connecting only to checked addresses; ``private_hosts`` may be private."""
+    """httpcore's own backend, connecting only to checked addresses. ``private_hosts`` may be private:
+    host names, addresses, or networks ("10.0.0.0/8") their addresses fall in."""
 
     def __init__(self, private_hosts: Iterable[str]):
         self._inner = AutoBackend()
-        self._private_hosts = {_bare(h) for h in private_hosts}
+        entries = [_bare(h) for h in private_hosts]
+        self._networks = [n for n in map(_network, entries) if n]
+        self._names = {e for e in entries if not _network(e)}
+
+    def _listed(self, address: str) -> bool:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        return any(ip.version == net.version and ip in net for net in self._networks)
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                           socket_options=None) -> httpcore.AsyncNetworkStream:
-        if _bare(host) in self._private_hosts:
+        if _bare(host) in self._names:
             return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
         try:
             with anyio.fail_after(timeout):
@@ -60,7 +74,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         except (OSError, TimeoutError) as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
-        if reason := blocked_reason(host, addresses):
+        if reason := blocked_reason(host, [a for a in addresses if not self._listed(a)]):
             raise BlockedAddress(reason)
         problem: Exception | None = None
         for address in addresses:

@@ -178,39 +178,49 @@ def test_public_addresses_are_not_blocked():
 
 
 def test_requests_to_unlisted_private_hosts_are_refused_after_dns_and_redirects():
+    settings = replace(FAST, private_hosts=("localhost",))  # the name is listed, not its address
     with LoopbackSite() as site:
-        other = site.base_url.replace("127.0.0.1", "localhost")  # the same server, by a name not listed
+        by_name = site.base_url.replace("127.0.0.1", "localhost")
         site.routes["/a.html"] = Response(ARTICLE)
-        site.routes["/to-localhost"] = Response(status=302, headers={"Location": f"{other}/a.html"})
+        site.routes["/to-address"] = Response(status=302, headers={"Location": site.url("/a.html")})
         site.routes["/to-metadata"] = Response(status=302, headers={"Location": "http://169.254.169.254/latest/"})
-        listed, by_name, redirected, metadata = fetch_pages(
-            [site.url("/a.html"), f"{other}/a.html", site.url("/to-localhost"), site.url("/to-metadata")], FAST,
+        listed, redirected, metadata, by_address = fetch_pages(
+            [f"{by_name}/a.html", f"{by_name}/to-address", f"{by_name}/to-metadata", site.url("/a.html")], settings,
             respect_robots=False)
-        (unlisted,) = fetch_pages([site.url("/a.html")], replace(FAST, private_hosts=()), respect_robots=False)
         served = [r.path for r in site.requests]
     assert isinstance(listed, FetchedPage)
-    assert by_name.reason.startswith("blocked: localhost is at") and "(loopback)" in by_name.reason
-    assert redirected.reason.startswith("blocked: localhost is at") and "(loopback)" in redirected.reason
+    assert redirected.reason.startswith("blocked: 127.0.0.1 is at 127.0.0.1, not a public address (loopback)")
     assert metadata.reason.startswith("blocked: 169.254.169.254 is at 169.254.169.254")
-    assert unlisted.reason.startswith("blocked: 127.0.0.1 is at 127.0.0.1")
-    assert "NEWSWATCH_PRIVATE_HOSTS" in unlisted.reason
-    assert served.count("/a.html") == 1  # only the listed host's request reached the server
+    assert by_address.reason.startswith("blocked: 127.0.0.1 is at 127.0.0.1")
+    assert "NEWSWATCH_PRIVATE_HOSTS" in by_address.reason
+    assert served.count("/a.html") == 1  # only the listed host's request reached the page
 
 
-def test_a_feed_s_items_on_private_addresses_are_not_fetched(tmp_path):
+def test_a_feed_s_items_on_private_addresses_are_not_fetched(tmp_path, monkeypatch):
     from helpers import run_monitor
 
+    monkeypatch.setenv("NEWSWATCH_PRIVATE_HOSTS", "localhost")  # the feed's host, by name
     feed = ('<rss version="2.0"><channel><title>F</title>'
-            '<item><title>Inside</title><link>http://localhost:{port}/a.html</link></item>'
+            '<item><title>Inside</title><link>{base}/a.html</link></item>'
             '<item><title>Meta</title><link>http://169.254.169.254/latest/meta-data</link></item>'
             '</channel></rss>')
     with LoopbackSite({"/a.html": Response(ARTICLE)}) as site:
-        site.routes["/feed.xml"] = Response(feed.format(port=site.base_url.rsplit(":", 1)[1]).encode(),
-                                            "application/rss+xml")
+        site.routes["/feed.xml"] = Response(feed.format(base=site.base_url).encode(), "application/rss+xml")
         sources = tmp_path / "sources.toml"
-        sources.write_text(f'[[sources]]\nname = "Steered"\nfeed = "{site.url("/feed.xml")}"\n')
+        feed_url = site.url("/feed.xml").replace("127.0.0.1", "localhost")
+        sources.write_text(f'[[sources]]\nname = "Steered"\nfeed = "{feed_url}"\n')
         summary = run_monitor(sources, tmp_path / "store.db", alert_mode="none")
         served = [r.path for r in site.requests]
-    assert summary.fetched == 0 and len(summary.failures) == 2
+    assert summary.fetched == 0 and len(summary.failures) == 2, summary.failures
     assert all("blocked:" in reason for _, reason in summary.failures)
-    assert "/a.html" not in served
+    assert "/feed.xml" in served and "/a.html" not in served
+
+
+def test_a_listed_network_allows_its_addresses_only():
+    with LoopbackSite({"/a.html": Response(ARTICLE)}) as site:
+        (inside,) = fetch_pages([site.url("/a.html")], replace(FAST, private_hosts=("127.0.0.0/8",)),
+                                respect_robots=False)
+        (outside,) = fetch_pages([site.url("/a.html")], replace(FAST, private_hosts=("10.0.0.0/8",)),
+                                 respect_robots=False)
+    assert isinstance(inside, FetchedPage)
+    assert outside.reason.startswith("blocked: 127.0.0.1 is at 127.0.0.1")
