@@ -6,6 +6,7 @@ from prefect.context import FlowRunContext, TaskRunContext
 from prefect.logging.handlers import APILogHandler
 
 from ._dask import DaskUnavailable
+from ._interrupt import mark_crashed, tagged_as_this_command
 from ._tasks import ALERT_URLS_BLOCK
 from .backfill import backfill
 from .digest import digest
@@ -25,4 +26,5 @@ if not any(isinstance(handler, APILogHandler) for handler in _pipeline_log.handl
     _to_api.addFilter(_in_a_run)
     _pipeline_log.addHandler(_to_api)
 
-__all__ = ["ALERT_URLS_BLOCK", "DaskUnavailable", "backfill", "digest", "monitor"]
+__all__ = ["ALERT_URLS_BLOCK", "DaskUnavailable", "backfill", "digest", "mark_crashed", "monitor",
+           "tagged_as_this_command"]

@@ -7,9 +7,10 @@ import json
 import os
 import signal
 import sys
+import threading
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -128,33 +129,51 @@ def _check_prefect_api(*, required: bool = False) -> bool:
     return False
 
 
-@contextmanager
-def _flow_call(after_interrupt: str) -> Iterator[None]:
-    """Around a flow call: the Prefect API is checked first, and Ctrl-C ends the command with one
-    line (what was stored is kept, and ``after_interrupt``) and exit code 130."""
+def _call_flow(after_interrupt: str, flow: Callable[..., T], **params) -> T:
+    """Call a flow, the Prefect API checked first. Ctrl-C or SIGTERM ends the command at once, with one
+    line (what was stored is kept, and ``after_interrupt``) and exit code 130.
+
+    The flow runs in a thread of its own, so that the signals stay this thread's: Prefect's engine
+    would otherwise turn SIGTERM into an exception that waits for every task in flight (a page
+    trickling in for minutes), and a temporary Prefect server, which Ctrl-C stops too, would leave
+    the engine retrying its reports for minutes. Leaving as a kill would is safe: newswatch survives
+    one at any point (a transaction per write, the backfill's checkpoints)."""
+    from flows import mark_crashed, tagged_as_this_command
+
     message = f"interrupted: what was stored is kept; {after_interrupt}"
-    if _check_prefect_api():
-        # The temporary Prefect server is in the terminal's process group, so Ctrl-C stops it too, and
-        # Prefect's engine then retries its reports to it for minutes. Leave as a kill would: newswatch
-        # survives one at any point (a transaction per write, the backfill's checkpoints).
-        from prefect.server.api.server import SubprocessASGIServer
+    temporary_server = _check_prefect_api()
+    outcome: dict = {}
 
-        def leave(signum, frame) -> None:
-            console.print(f"[yellow]{escape(message)}[/yellow]")
-            SubprocessASGIServer().stop()  # in case Ctrl-C reached this process alone
-            os._exit(130)
+    def call() -> None:
+        try:
+            with tagged_as_this_command():
+                outcome["value"] = flow(**params)
+        except BaseException as exc:  # handed to the main thread, which raises it
+            outcome["error"] = exc
 
-        previous = signal.signal(signal.SIGINT, leave)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, previous)
-    else:
-        try:
-            yield
-        except KeyboardInterrupt:  # Prefect has recorded the flow run as crashed
-            console.print(f"[yellow]{escape(message)}[/yellow]")
-            raise typer.Exit(code=130) from None
+    def leave(signum, frame) -> None:
+        console.print(f"[yellow]{escape(message)}[/yellow]")
+        if temporary_server:
+            from prefect.server.api.server import SubprocessASGIServer
+
+            SubprocessASGIServer().stop()  # in case the signal reached this process alone
+        else:
+            with suppress(Exception):  # the API may be what is going away
+                mark_crashed(message)
+        os._exit(130)
+
+    running = threading.Thread(target=call, name="flow", daemon=True)
+    previous = {signum: signal.signal(signum, leave) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        running.start()
+        while running.is_alive():
+            running.join(0.2)  # a join with a timeout lets the signal handlers run
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _summary_line(summary, heading: str = "Monitor run") -> str:
@@ -219,9 +238,9 @@ def run(
     from flows import monitor
 
     _prepare(db=db, sources=sources, alert=alert, alert_mode=alert_mode)
-    with _flow_call("the next run fetches what this one did not store"):
-        summary = monitor(sources_file=str(sources) if sources else None, db_path=str(db) if db else None,
-                          alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value)
+    summary = _call_flow("the next run fetches what this one did not store", monitor,
+                         sources_file=str(sources) if sources else None, db_path=str(db) if db else None,
+                         alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value)
     if summary.skipped:
         console.print(f"[yellow]skipped:[/yellow] {escape(summary.skipped)}; try again once it has finished")
         raise typer.Exit(code=75)  # EX_TEMPFAIL
@@ -259,12 +278,12 @@ def backfill(
     _load(check_range, since.date(), until.date())
     _prepare(db=db, sources=sources, alert=alert, alert_mode=alert_mode, urls=urls, dask=dask)
     try:
-        with _flow_call("run the same command again to go on from the first unfinished chunk"):
-            summary = backfill_flow(
-                since=since.date(), until=until.date(), sources_file=str(sources) if sources else None,
-                urls_file=str(urls) if urls else None, db_path=str(db) if db else None,
-                alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value,
-                chunk_size=chunk_size, workers=workers, dask_address=dask)
+        summary = _call_flow(
+            "run the same command again to go on from the first unfinished chunk", backfill_flow,
+            since=since.date(), until=until.date(), sources_file=str(sources) if sources else None,
+            urls_file=str(urls) if urls else None, db_path=str(db) if db else None,
+            alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value,
+            chunk_size=chunk_size, workers=workers, dask_address=dask)
     except (ValueError, DaskUnavailable) as exc:
         raise _fail(str(exc)) from None
     _report(summary, f"Backfill {since.date()}..{until.date()}")
@@ -278,8 +297,8 @@ def digest(db: DbOption = None, alert: AlertOption = None) -> None:
 
     _prepare(db=db, alert=alert, alert_mode="digest", reads_sources=False)
     _open_store(db).close()
-    with _flow_call("the alerts not sent are still due"):
-        outcome = digest_flow(db_path=str(db) if db else None, alert_urls=[SecretStr(u) for u in alert or []])
+    outcome = _call_flow("the alerts not sent are still due", digest_flow, db_path=str(db) if db else None,
+                         alert_urls=[SecretStr(u) for u in alert or []])
     console.print(f"Digest: {outcome.sent} alert(s) sent, {outcome.failed} failed (retried later), "
                   f"{outcome.gave_up} given up")
     if outcome.failed or outcome.gave_up:
@@ -295,7 +314,7 @@ def serve(
     """Run the scheduled deployments (monitor, digest, backfill) in this one process, until stopped."""
     from prefect import serve as prefect_serve
 
-    from flows.deployments import PREFECT_FILE, load_deployments, on_work_pools
+    from flows.deployments import PREFECT_FILE, SERVED_WITHIN_SECONDS, load_deployments, on_work_pools, served_elsewhere
 
     _check_prefect_api(required=True)
     deployments = load_deployments(file or PREFECT_FILE)
@@ -303,6 +322,10 @@ def serve(
         deletes = "; ".join(f"prefect deployment delete {name}" for name in taken)
         raise _fail(f"{', '.join(f'{n} (work pool {p})' for n, p in taken.items())} already run on a worker. "
                     f"A worker and `newswatch serve` are alternatives: stop the worker, `{deletes}`, then serve")
+    if served := served_elsewhere(deployments):
+        raise _fail(f"{', '.join(f'{n} (polled {s:.0f} s ago)' for n, s in served.items())} already served by "
+                    f"another process: one `newswatch serve` at a time (a second would pause them all when it "
+                    f"stops). Stop the other first; after it stops, wait {SERVED_WITHIN_SECONDS} s")
     prefect_serve(*deployments)
 
 
@@ -324,8 +347,7 @@ def demo(
     from .demo import demo as run_demo
 
     _load(Store, db).close()
-    with _flow_call("run the demo again to go on"):
-        result = run_demo(db_path=db)
+    result = _call_flow("run the demo again to go on", run_demo, db_path=db)
     out = Console()
     out.print(f"\nDemo site served at {result.site_url}; store: {db}\n")
     out.print(escape(_summary_line(result.summary)))

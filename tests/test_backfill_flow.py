@@ -139,11 +139,13 @@ def test_killed_halfway_then_rerun_stores_every_article_once(tmp_path, prefect_a
         assert finished_chunks(db) == 6
 
 
-@pytest.mark.parametrize("prefect_server", ["temporary", "the session's"])
+@pytest.mark.parametrize("prefect_server, stop", [("temporary", "ctrl-c"), ("the session's", "ctrl-c"),
+                                                  ("the session's", "sigterm")])
 @pytest.mark.usefixtures("prefect_api")
-def test_ctrl_c_stops_a_backfill_at_once_and_the_same_command_resumes_it(tmp_path, prefect_server):
+def test_ctrl_c_stops_a_backfill_at_once_and_the_same_command_resumes_it(tmp_path, prefect_server, stop):
     """Ctrl-C reaches every process of the terminal's group: the backfill, its extraction processes
-    and a temporary Prefect server. The command ends at once with one line and exit code 130."""
+    and a temporary Prefect server; SIGTERM (`kill`, a service manager) reaches the command alone.
+    Either ends it at once with one line and exit code 130, its flow run recorded as crashed."""
     from prefect.settings import PREFECT_API_URL
 
     env = {name: value for name, value in os.environ.items() if name != "PREFECT_API_URL"}
@@ -169,17 +171,22 @@ def test_ctrl_c_stops_a_backfill_at_once_and_the_same_command_resumes_it(tmp_pat
             time.sleep(0.05)
         assert process.poll() is None, log.read_text()[-3000:]
         helpers = psutil.Process(process.pid).children(recursive=True)
-        os.killpg(process.pid, signal.SIGINT)
+        if stop == "ctrl-c":
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(signal.SIGTERM)
         try:
             returncode = process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-            raise AssertionError("still running 30 s after Ctrl-C: " + log.read_text()[-3000:]) from None
+            raise AssertionError(f"still running 30 s after {stop}: " + log.read_text()[-3000:]) from None
         output = log.read_text()
         assert returncode == 130, output[-3000:]
         assert "interrupted: what was stored is kept; run the same command again" in output
         _, alive = psutil.wait_procs(helpers, timeout=15)
         assert not alive, [" ".join(p.cmdline())[:120] for p in alive]
+        if prefect_server == "the session's":
+            assert backfill_run_states(process.pid) == ["CRASHED"]
         assert finished_chunks(db) < 6, "interrupted halfway: 6 chunks in all"
 
         summary = backfill(since=SINCE, until=UNTIL, sources_file=str(tmp_path / "sources.toml"), db_path=str(db),
@@ -187,6 +194,17 @@ def test_ctrl_c_stops_a_backfill_at_once_and_the_same_command_resumes_it(tmp_pat
         paths = stored_paths(site, db)
         assert len(paths) == len(set(paths)) and set(paths) == IN_RANGE  # every article, once
         assert summary.new > 0 and finished_chunks(db) == 6
+
+
+def backfill_run_states(pid: int) -> list[str]:
+    """The states of the flow runs the command with process id ``pid`` started."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            tags=FlowRunFilterTags(all_=[f"newswatch-command-{pid}"])))
+    return [run.state.type.value for run in runs]
 
 
 def finished_chunks(db) -> int:

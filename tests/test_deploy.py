@@ -2,7 +2,9 @@
 127.0.0.1): a process work pool and a worker, then `newswatch serve`, against the loopback seeds site."""
 
 import asyncio
+import configparser
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -29,6 +31,27 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def unit_stop(unit: str) -> tuple[signal.Signals, float]:
+    """The signal systemd stops ``unit`` with, and how long it then waits before SIGKILL."""
+    config = configparser.ConfigParser(strict=False, interpolation=None)
+    config.read(ROOT / "deploy" / unit)
+    service = config["Service"]
+    return signal.Signals[service.get("KillSignal", "SIGTERM")], float(service.get("TimeoutStopSec", "90"))
+
+
+def stop_as_systemd_does(process: subprocess.Popen, unit: str) -> None:
+    """Stop ``process`` as systemd stops ``unit``: it must end by itself before the SIGKILL."""
+    kill_signal, seconds = unit_stop(unit)
+    process.send_signal(kill_signal)
+    process.wait(timeout=seconds)
+
+
+@pytest.mark.parametrize("unit", ["newswatch-worker.service", "newswatch-serve.service"])
+def test_units_stop_with_a_signal_that_ends_the_process_in_time(unit):
+    kill_signal, seconds = unit_stop(unit)
+    assert kill_signal == signal.SIGINT and seconds <= 90  # Prefect's worker sat out SIGTERM for minutes
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +117,14 @@ def deactivate_schedules(env, deployment: str) -> None:
                 time.sleep(2.5 * SCHEDULER_LOOP_SECONDS)
 
 
+def read_deployment(env, deployment: str):
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+        return client.read_deployment_by_name(deployment)
+
+
 def scheduled_runs(env, deployment: str) -> list:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (DeploymentFilter, DeploymentFilterId, FlowRunFilter,
@@ -154,6 +185,7 @@ def test_deployments_on_a_process_worker(server, site, sources_file, tmp_path):
         # The 2017 article is outside the range.
         assert stored_paths(site, backfilled) == set(FLAGGED_PATHS + NOT_FLAGGED_PATHS) - {FLAGGED_PATHS[1]}
         assert TOKYO_PATH in stored_paths(site, backfilled)
+        stop_as_systemd_does(worker, "newswatch-worker.service")
     finally:
         stop(worker)
 
@@ -180,6 +212,12 @@ def test_newswatch_serve_runs_the_same_deployments(server, site, sources_file, t
             assert serving.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
             time.sleep(0.5)
         assert wait_for_scheduled_runs(server, "newswatch/monitor")
+        # A second serve is refused, and so cannot pause the deployments the first one serves.
+        second = subprocess.run([BIN / "newswatch", "serve"], cwd=ROOT, env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert second.returncode == 1, second.stderr[-3000:]
+        assert "already served by another process" in " ".join(second.stderr.split())
+        assert not any(read_deployment(server, f"newswatch/{name}").paused for name in ("monitor", "digest"))
         deactivate_schedules(server, "newswatch/monitor")
         assert not scheduled_runs(server, "newswatch/monitor")
         run_and_watch(server, "newswatch/monitor")
@@ -187,5 +225,6 @@ def test_newswatch_serve_runs_the_same_deployments(server, site, sources_file, t
         backfilled = tmp_path / "served-backfill.db"
         run_and_watch(server, "newswatch/backfill", "since=2017-01-01", "until=2017-12-31", f"db_path={backfilled}")
         assert stored_paths(site, backfilled) == {FLAGGED_PATHS[1]}  # the one 2017 article
+        stop_as_systemd_does(serving, "newswatch-serve.service")
     finally:
         stop(serving)
