@@ -44,7 +44,7 @@ def test_an_endless_robots_txt_is_read_to_its_limit_only():
     assert robots.sent < 20 * FAST.max_robots_bytes  # it stopped reading, give or take the socket's buffers
 
 
-def _bomb(encoding: str, size: int = 200_000_000) -> bytes:
+def _bomb(encoding: str, size: int = 50_000_000) -> bytes:
     zeros = b"\0" * size
     if encoding == "br":
         return brotli.compress(zeros, quality=1)
@@ -67,7 +67,7 @@ def test_a_compression_bomb_is_cut_at_the_size_limit_as_it_is_decoded(encoding):
         finally:
             tracemalloc.stop()
     assert page.reason == f"body too large: over {FAST.max_bytes} bytes"
-    assert peak < 20_000_000  # 200 MB unpacked in one piece before: now pieces of 64 KB
+    assert peak < 20_000_000  # 50 MB unpacked in one piece before: now pieces of 64 KB
 
 
 def test_compressed_pages_still_arrive_whole():
@@ -239,22 +239,22 @@ def test_a_run_against_every_hostile_source_at_once_stays_small_ends_in_time_and
     from prefect.settings import PREFECT_API_URL
 
     root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "NEWSWATCH_REQUEST_DEADLINE": "5",
-           "NEWSWATCH_SOURCE_DEADLINE": "20"}
-    out = subprocess.run([sys.executable, "benchmarks/hostile.py", "--json"], cwd=root, env=env,
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "NEWSWATCH_REQUEST_DEADLINE": "3",
+           "NEWSWATCH_SOURCE_DEADLINE": "10"}
+    out = subprocess.run([sys.executable, "benchmarks/hostile.py", "--json", "--no-baseline"], cwd=root, env=env,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.splitlines()[-1])
     assert result["exit_code"] == 0, result["log_tail"]
     assert result["peak_rss_mb"] < 300 and result["peak_rss_helpers_mb"] < 300
-    assert result["wall_s"] < 2 * 20 + 30  # discovery, then the pages: each within the source deadline
+    assert result["wall_s"] < 2 * 10 + 30  # discovery, then the pages: each within the source deadline
     # The demo's 4 articles, the 2 behind the endless robots.txt, and the run-on sentence (flagged).
     assert result["stored"].count("run-on sentence") == 1 and "run-on sentence" in result["flagged"]
     assert len(result["stored"]) == 7
     errors = result["sources"]
     assert errors["Global Wire Daily"] is None and errors["endless robots.txt"] is None
     assert "body too large" in errors["compression bombs"]
-    assert "no complete answer within 5 s" in errors["trickling page"]
+    assert "no complete answer within 3 s" in errors["trickling page"]
     assert "blocked: 169.254.169.254" in errors["private addresses"]
     assert "HTTP 500" in errors["server error"]
-    assert errors["sitemap fan-out"] is None or "took over 20 s" in errors["sitemap fan-out"]
+    assert errors["sitemap fan-out"] is None or "took over 10 s" in errors["sitemap fan-out"]
