@@ -35,7 +35,7 @@ def alert_urls_from_block() -> list[str]:
         value = Secret.load(ALERT_URLS_BLOCK).get()
     except ValueError:  # no block of that name
         return []
-    return list(value) if isinstance(value, list) else list(pipeline.split_alert_urls(str(value)))
+    return list(value) if isinstance(value, list) else list(pipeline.split_list(str(value)))
 
 
 @task(name="discover-sources", **IN_MEMORY, **NETWORK_RETRIES)

@@ -17,7 +17,7 @@ from ._backfill import (
     store_chunk,
 )
 from ._records import Harvest, Plan, RunSummary
-from ._settings import DEFAULT_DB, Settings, load_settings, split_alert_urls
+from ._settings import DEFAULT_DB, Settings, load_settings, split_list
 from ._steps import (
     ALERT_MODES,
     PreparedRun,
@@ -59,6 +59,6 @@ __all__ = [
     "record_source_health",
     "save_failed_sources",
     "save_harvests",
-    "split_alert_urls",
+    "split_list",
     "store_chunk",
 ]

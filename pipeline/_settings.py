@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     @classmethod
     def _split_list(cls, value: object) -> object:
         """NEWSWATCH_ALERT_URLS and NEWSWATCH_PRIVATE_HOSTS hold items separated by whitespace or commas."""
-        return split_alert_urls(value) if isinstance(value, str) else value
+        return split_list(value) if isinstance(value, str) else value
 
     @property
     def fetch(self) -> FetchSettings:
@@ -68,7 +68,7 @@ class Settings(BaseSettings):
                              max_entries=self.max_entries, **timeouts)
 
 
-def split_alert_urls(value: str) -> tuple[str, ...]:
+def split_list(value: str) -> tuple[str, ...]:
     """A list in one variable: items separated by whitespace or commas."""
     return tuple(u for u in re.split(r"[\s,]+", value) if u)
 

@@ -98,9 +98,10 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport over a connection pool that connects only where the guard allows."""
 
     def __init__(self, settings: FetchSettings):
-        super().__init__()
+        super().__init__(verify=_tls_context())
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=_tls_context(), max_connections=settings.max_connections, http2=True,  # negotiated over TLS
+            ssl_context=_tls_context(), max_connections=settings.max_connections, keepalive_expiry=5.0,
+            http2=True,  # negotiated over TLS where the site offers it; plain HTTP stays 1.1
             network_backend=GuardedBackend(settings.private_hosts))
 
 
@@ -206,7 +207,7 @@ async def _read_body(response: httpx.Response, max_bytes: int, truncate: bool) -
     """The body, decoded as it arrives and never held past ``max_bytes`` (None when longer, or its
     first ``max_bytes`` with ``truncate``)."""
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes and not truncate and "content-encoding" not in response.headers:
+    if declared.isdigit() and int(declared) > max_bytes and not truncate:
         return None
     decoder = BoundedDecoder(response.headers.get("content-encoding", ""))
     body = bytearray()
@@ -343,6 +344,7 @@ async def _fetch_all(urls: list[str], settings: FetchSettings, accept: tuple[str
         await asyncio.wait(tasks, timeout=settings.source_deadline)
         for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)  # the late ones wind down before the client closes
         late = f"not fetched: the {settings.source_deadline:g} s deadline for the batch passed"
         return [task.result() if task.done() and not task.cancelled() else FetchFailure(url, late)
                 for url, task in zip(urls, tasks, strict=True)]

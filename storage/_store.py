@@ -9,10 +9,10 @@ import sqlite_utils
 
 from ._articles import Articles
 from ._checkpoints import Checkpoints
+from ._errors import StoreError
 from ._health import Health
 from ._http_cache import HttpCache
 from ._outbox import Outbox
-from ._errors import StoreError
 from ._schema import migrate, require_current, require_store
 from ._site_lines import SiteLines
 from ._transaction import immediate_transaction
@@ -25,8 +25,9 @@ class Store(Articles, SiteLines, Outbox, Health, HttpCache, Checkpoints):
     def __init__(self, path: str | Path, *, read_only: bool = False):
         """Open (creating and migrating) the store at ``path``; with ``read_only``, open an existing
         store of the current schema for reading, changing nothing and taking no write lock.
-        StoreError (a ValueError) when it cannot: not SQLite, another program's database, a newer
-        newswatch's store, (read only) an older one, a damaged, locked, read-only or full file."""
+        ValueError when the file is not a store: not SQLite, another program's database, a newer
+        newswatch's store, or (read only) an older one; StoreError, a ValueError saying what to do,
+        when SQLite cannot use it: damaged, locked, read-only, on a full disk, a folder or a device."""
         self.path = Path(path)
         try:
             self.db = self._connect(read_only)
