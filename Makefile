@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(BIN)/newswatch demo
 
-# Test modules run on every core (pytest-xdist); a module's tests stay together, in order.
-PARALLEL := -n auto --dist loadscope
+# Test modules run on every core (pytest-xdist); a module's tests stay together, in order. Modules start in
+# file order, not by their number of tests: the few-test modules are the slow ones, and started last they ran alone.
+PARALLEL := -n auto --dist loadscope --no-loadscope-reorder
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PARALLEL)

@@ -148,3 +148,14 @@ def stored_paths(site, db) -> list[str]:
 def page_requests(site) -> list[str]:
     """The article pages the site was asked for, in order."""
     return [r.path for r in site.requests if r.path.startswith("/news/")]
+
+
+def finished_chunks(db) -> int:
+    """The backfill chunks a store has finished (0 while another process creates it)."""
+    if not Path(db).exists():
+        return 0
+    try:
+        with Store(db) as store:
+            return store.db["backfill_checkpoints"].count
+    except Exception:  # the other process is creating the store
+        return 0
