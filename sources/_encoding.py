@@ -74,13 +74,16 @@ class BoundedDecoder:
         names = [n.strip().lower() for n in content_encoding.split(",") if n.strip()]
         self._decoders = [_decoder(n) for n in reversed(names) if n != "identity"]
         self._piece_size = piece_size
+        self._fed = False
 
     def decode(self, chunk: bytes):
+        self._fed = self._fed or bool(chunk)
         yield from self._through(chunk, 0)
 
     def finish(self) -> None:
-        """Raise EncodingError when the body ended before its compressed stream did."""
-        if not all(decoder.finished() for decoder in self._decoders):
+        """Raise EncodingError when the body ended before its compressed stream did (an empty body
+        is empty, whatever its header says)."""
+        if self._fed and not all(decoder.finished() for decoder in self._decoders):
             raise EncodingError("truncated compressed body")
 
     def _through(self, data: bytes, level: int):

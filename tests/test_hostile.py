@@ -75,12 +75,14 @@ def test_compressed_pages_still_arrive_whole():
               "/br.html": Response(brotli.compress(ARTICLE), headers={"Content-Encoding": "br"}),
               "/raw-deflate.html": Response(zlib.compress(ARTICLE)[2:-4], headers={"Content-Encoding": "deflate"}),
               "/odd.html": Response(ARTICLE, headers={"Content-Encoding": "compress"}),
-              "/broken.html": Response(b"\x1f\x8b\x08\x00garbage", headers={"Content-Encoding": "gzip"})}
+              "/broken.html": Response(b"\x1f\x8b\x08\x00garbage", headers={"Content-Encoding": "gzip"}),
+              "/empty.html": Response(b"", headers={"Content-Encoding": "gzip"})}
     with LoopbackSite(routes) as site:
         pages = dict(zip(routes, fetch_pages([site.url(p) for p in routes], FAST, respect_robots=False), strict=True))
     assert [pages[p].body for p in ("/gz.html", "/br.html", "/raw-deflate.html")] == [ARTICLE] * 3
     assert pages["/odd.html"].reason == "unsupported Content-Encoding 'compress'"
     assert pages["/broken.html"].reason == "truncated compressed body"
+    assert pages["/empty.html"].body == b""  # no body, whatever the header says
 
 
 def test_a_trickling_body_meets_the_request_deadline():
