@@ -8,7 +8,7 @@ from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 from pydantic import SecretStr
 
-from pipeline import Harvest, RunSummary, load_settings, prepare_run
+from pipeline import Harvest, Plan, RunSummary, crashed_harvest, load_settings, prepare_run
 from storage import Store, StoreBusy, run_lock
 
 from ._tasks import (
@@ -20,6 +20,14 @@ from ._tasks import (
     report_source_health,
     store_harvests,
 )
+
+
+def _harvest(plan: Plan, outcome: Harvest | BaseException | None) -> Harvest:
+    """A source's harvest: nothing to fetch, its task's result, or (its task failed after its
+    retries) a failure of that source alone."""
+    if outcome is None:
+        return Harvest(plan)
+    return crashed_harvest(plan, outcome) if isinstance(outcome, BaseException) else outcome
 
 
 @flow(name="newswatch", flow_run_name="monitor", persist_result=False)
@@ -42,9 +50,10 @@ def monitor(sources_file: str | None = None, db_path: str | None = None,
         with run_lock(settings.db, wait=settings.lock_wait), Store(settings.db) as store:
             plans = discover_sources(run, store)
             # One task per source with pages to fetch; a source with nothing new needs none.
-            collecting = [collect_source.submit(plan, fetch=settings.fetch, topics=run.topics)
-                          for plan in plans if plan.todo]
-            harvests = [future.result() for future in collecting] + [Harvest(plan) for plan in plans if not plan.todo]
+            collecting = {plan.source: collect_source.submit(plan, fetch=settings.fetch, topics=run.topics)
+                          for plan in plans if plan.todo}
+            outcomes = {source: future.result(raise_on_failure=False) for source, future in collecting.items()}
+            harvests = [_harvest(plan, outcomes.get(plan.source)) for plan in plans]
             # Quoted: Prefect need not walk every article looking for futures.
             summary = store_harvests(store, quote(harvests), run)
             summary.dark_sources = report_source_health(store, quote(harvests), run)

@@ -141,6 +141,18 @@ def collect(plan: Plan, *, fetch: FetchSettings, topics: list[Topic], pool: Exec
     return harvest
 
 
+def crashed_harvest(plan: Plan, error: BaseException) -> Harvest:
+    """What a source yields when collecting it crashed (a bug, memory): each of its pages failed with
+    the error. So the other sources are still stored, this one's health is recorded, and its pages
+    are retried on later runs, up to NEWSWATCH_MAX_ATTEMPTS times: a page that crashes every run is
+    not retried for ever."""
+    log.error("%s: collecting its pages crashed: %s: %s", plan.source, type(error).__name__, error)
+    harvest = Harvest(plan)
+    reason = f"collecting the source crashed: {type(error).__name__}: {error}"
+    harvest.failures = [(url, reason) for url in plan.todo]
+    return harvest
+
+
 def save_harvests(store: Store, harvests: list[Harvest], run: PreparedRun) -> RunSummary:
     """Store what the sources yielded: failures, articles (enqueueing alerts), entry dates, validators."""
     channels = [alerts.channel_for(url) for url in run.channel_urls()]
@@ -211,9 +223,12 @@ def deliver(store: Store, run: PreparedRun, *, mode: str | None = None) -> alert
 def monitor_once(run: PreparedRun, store: Store) -> RunSummary:
     """One monitor run in this process, the sources one after another: the monitor flow's steps
     without Prefect (what the fast tests run; the flow collects sources concurrently as tasks)."""
-    plans = plan_sources(run, store)
-    harvests = [collect(plan, fetch=run.settings.fetch, topics=run.topics) if plan.todo else Harvest(plan)
-                for plan in plans]
+    harvests = []
+    for plan in plan_sources(run, store):
+        try:
+            harvests.append(collect(plan, fetch=run.settings.fetch, topics=run.topics) if plan.todo else Harvest(plan))
+        except Exception as exc:
+            harvests.append(crashed_harvest(plan, exc))
     summary = save_harvests(store, harvests, run)
     summary.dark_sources = record_source_health(store, harvests, run)
     if run.alert_mode != "queue":

@@ -121,3 +121,28 @@ def test_no_article_text_in_prefect_result_storage(tmp_path, site, mail, sources
     assert summary.new == 4
     # Nothing at all: results are pickled and encoded, so a search for the text itself would prove little.
     assert not storage.exists() or not [p for p in storage.rglob("*") if p.is_file()]
+
+
+def test_a_source_whose_task_fails_fails_alone(tmp_path, site, mail, sources_file, monkeypatch):
+    """The monitor flow stores the other sources and records the failed one's pages and health,
+    instead of failing whole (its task's retries are left out here: 30 s of waiting)."""
+    import sys
+
+    import pipeline
+
+    collect = pipeline.collect
+
+    def crash_on_review(plan, **kwargs):
+        if plan.source == "The Statecraft Review":
+            raise MemoryError("out of memory")
+        return collect(plan, **kwargs)
+
+    monitor_module = sys.modules["flows.monitor"]
+    monkeypatch.setattr(monitor_module, "collect_source", monitor_module.collect_source.with_options(retries=0))
+    monkeypatch.setattr(pipeline, "collect", crash_on_review)
+    db = tmp_path / "news.db"
+    summary = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
+    assert summary.new == 2 and summary.failed_sources == ["The Statecraft Review"]
+    assert {reason for _, reason in summary.failures} == {"collecting the source crashed: MemoryError: out of memory"}
+    with Store(db) as store:
+        assert store.urls_to_retry("The Statecraft Review")  # its pages, for the next run

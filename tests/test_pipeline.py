@@ -377,3 +377,29 @@ def test_a_run_where_every_source_failed_says_so(tmp_path, site, mail, sources_f
     summary = run(sources_file, tmp_path / "news.db", mail)
     assert sorted(summary.failed_sources) == ["Global Wire Daily", "The Statecraft Review"]
     assert summary.sources == 2
+
+
+def test_a_source_whose_collecting_crashes_fails_alone_and_is_retried(tmp_path, site, mail, sources_file,
+                                                                     monkeypatch):
+    import pipeline._steps
+
+    fetch = pipeline._steps.fetch_pages
+
+    def crash_on_review(urls, *args, **kwargs):
+        urls = list(urls)
+        if any("/review/" in url for url in urls):
+            raise RuntimeError("extractor bug")
+        return fetch(urls, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline._steps, "fetch_pages", crash_on_review)
+    db = tmp_path / "news.db"
+    first = run(sources_file, db, mail)
+    assert first.new == 2 and first.failed_sources == ["The Statecraft Review"]
+    assert all(reason == "collecting the source crashed: RuntimeError: extractor bug" for _, reason in first.failures)
+    with Store(db) as store:
+        health = {row["source"]: row["consecutive_failures"] for row in store.source_health()}
+    assert health == {"Global Wire Daily": 0, "The Statecraft Review": 1}
+
+    monkeypatch.setattr(pipeline._steps, "fetch_pages", fetch)
+    assert run(sources_file, db, mail).new == 2  # the crashed source's pages, retried
+    assert len(stored_texts(db)) == 4
