@@ -490,11 +490,10 @@ def _classify_input(line: bytes) -> tuple[dict, str | None, str]:
     title, text = item.get("title"), item.get("text") or ""
     if not isinstance(text, str) or not isinstance(title, str | None):
         raise ValueError("expected a JSON object with a text string (and a title string, if any)")
-    for value in (title or "", text):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("the text or title holds a lone surrogate (\\ud800-\\udfff), no character") from None
+    try:
+        json.dumps(item, ensure_ascii=False).encode("utf-8")  # what the output line will carry, its id too
+    except UnicodeEncodeError:
+        raise ValueError("the line holds a lone surrogate (\\ud800-\\udfff), which is no character") from None
     return item, title, text
 
 

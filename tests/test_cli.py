@@ -508,14 +508,14 @@ def test_run_fails_when_every_source_failed(tmp_path, monkeypatch, failed, exit_
 def test_classify_reports_each_kind_of_bad_line_and_goes_on(tmp_path):
     good = b'{"id": "ok", "title": "US and Iran hold talks", "text": "Envoys met in Oman."}\n'
     lines = [good, b'{"id": 1, "text": "caf\xe9"}\n', b'{"id": 2, "title": 5, "text": "x"}\n',
-             b'{"id": 3, "text": "\\ud800 alone"}\n', b"[" * 100_000 + b"]" * 100_000 + b"\n", b"[1, 2]\n", good]
+             b'{"id": "\\udc00", "text": "alone"}\n', b"[" * 100_000 + b"]" * 100_000 + b"\n", b"[1, 2]\n", good]
     path = tmp_path / "in.jsonl"
     path.write_bytes(b"".join(lines))
     result = runner.invoke(app, ["classify", str(path)])
     assert result.exit_code == 1
     assert [row["id"] for row in json_lines(result.stdout)] == ["ok", "ok"]
     for number, reason in [(2, "not UTF-8"), (3, "expected a JSON object with a text string (and a title"),
-                           (4, "the text or title holds a lone surrogate"), (5, "JSON nested too deeply"),
+                           (4, "the line holds a lone surrogate"), (5, "JSON nested too deeply"),
                            (6, "expected a JSON object")]:
         assert f"line {number}: {reason}" in " ".join(result.stderr.split()), result.stderr
 
