@@ -18,6 +18,9 @@ from ._fetch import FEED_TYPES, FetchedPage, Fetcher, FetchFailure, FetchSetting
 
 # How deep sitemap indexes may nest before we stop following them.
 MAX_SITEMAP_DEPTH = 3
+# The sitemap protocol's limit on a URL; a longer one is no article link, and 50,000 of them
+# would hold hundreds of megabytes.
+MAX_URL_CHARS = 2048
 
 log = logging.getLogger("newswatch.sources")
 
@@ -164,6 +167,11 @@ def _without_entity_declarations(body: bytes) -> bytes:
     return body
 
 
+def _usable_url(url: str | None) -> bool:
+    """An announced link newswatch may follow: http(s), and of a sane length."""
+    return bool(url) and url.startswith(("http://", "https://")) and len(url) <= MAX_URL_CHARS
+
+
 def _entry_date(item) -> str | None:
     # Asking feedparser for a missing "updated" maps it to "published" with a warning: look first.
     return item["updated"] if "updated" in item.keys() else item.get("published")
@@ -175,7 +183,7 @@ def _feed_entries(source: Source, page: FetchedPage) -> list[Entry]:
     entries = []
     for item in parsed.entries:
         url = item.get("link")
-        if url and url.startswith(("http://", "https://")):
+        if _usable_url(url):
             entries.append(Entry(url=url, source=source.name, title=item.get("title"),
                                  updated=_entry_date(item), guid=item.get("id")))
     # A malformed feed that still yields links is used; one that yields none, or a document that is
@@ -208,12 +216,12 @@ async def _sitemap_entries(fetcher: Fetcher, source: Source, known: Mapping[str,
         root = _parse_xml(page, settings.max_bytes)
         for loc in root.iterfind("{*}sitemap/{*}loc"):
             child = (loc.text or "").strip()
-            if depth < MAX_SITEMAP_DEPTH and child.startswith(("http://", "https://")) and child not in seen:
+            if depth < MAX_SITEMAP_DEPTH and _usable_url(child) and child not in seen:
                 seen.add(child)
                 queue.append((child, depth + 1))
         for node in root.iterfind("{*}url"):
             loc = (node.findtext("{*}loc") or "").strip()
-            if loc.startswith(("http://", "https://")) and len(entries) < settings.max_entries:
+            if _usable_url(loc) and len(entries) < settings.max_entries:
                 # Google News sitemaps date an entry in news:publication_date.
                 updated = node.findtext("{*}lastmod") or node.findtext("{*}news/{*}publication_date")
                 entries.append(Entry(url=loc, source=source.name, updated=updated))

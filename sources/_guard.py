@@ -56,9 +56,14 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     def __init__(self, private_hosts: Iterable[str]):
         self._inner = AutoBackend()
-        entries = [_bare(h) for h in private_hosts]
-        self._networks = [n for n in map(_network, entries) if n]
-        self._names = {e for e in entries if not _network(e)}
+        self._networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        self._names: set[str] = set()
+        for entry in map(_bare, private_hosts):
+            network = _network(entry)
+            if network:
+                self._networks.append(network)
+            else:
+                self._names.add(entry)
 
     def _listed(self, address: str) -> bool:
         ip = ipaddress.ip_address(address.split("%")[0])

@@ -150,7 +150,7 @@ def test_sitemap_fan_out_is_capped_per_source(caplog):
     assert "stopped at 422 sitemaps and 10 entries" in caplog.text
 
 
-def test_each_sitemap_is_read_once_and_only_http_locations_are_followed():
+def test_each_sitemap_is_read_once_and_only_http_locations_of_a_sane_length_are_followed():
     with LoopbackSite() as site:
         site.routes["/sitemap.xml"] = Response(_index([site.url("/sitemap.xml"), site.url("/news.xml"),
                                                        "file:///etc/passwd", "ftp://example.org/s.xml"]),
@@ -158,7 +158,8 @@ def test_each_sitemap_is_read_once_and_only_http_locations_are_followed():
         site.routes["/news.xml"] = Response(_index([site.url("/sitemap.xml"), site.url("/news.xml")]), "application/xml")
         site.routes["/news.xml"].body = site.routes["/news.xml"].body.replace(
             b"</sitemapindex>", f"<url><loc>{site.url('/a.html')}</loc></url>"
-                                "<url><loc>javascript:alert(1)</loc></url></sitemapindex>".encode())
+                                "<url><loc>javascript:alert(1)</loc></url>"
+                                f"<url><loc>{site.url('/' + 'x' * 3000)}</loc></url></sitemapindex>".encode())
         entries = discover(Source("Loop", sitemap=site.url("/sitemap.xml")), FAST).entries
         paths = [r.path for r in site.requests]
     assert [e.url for e in entries] == [site.url("/a.html")]
