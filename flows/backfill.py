@@ -105,7 +105,7 @@ def backfill(since: date, until: date, sources_file: str | None = None, urls_fil
                     progress.advance(len(chunk.urls))
                     continue
                 in_flight.append((chunk, runner.submit(collect_chunk, parameters={
-                    "chunk": chunk, "plan": plan, "since": since, "until": until, "fetch": settings.fetch,
+                    "chunk": chunk, "plan": plan, "since": since, "until": until, "fetch": run.fetch,
                     "topics": run.topics, "pool": pool})))
                 if len(in_flight) == at_once:
                     store_oldest()

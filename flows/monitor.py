@@ -50,7 +50,7 @@ def monitor(sources_file: str | None = None, db_path: str | None = None,
         with run_lock(settings.db, wait=settings.lock_wait), Store(settings.db) as store:
             plans = discover_sources(run, store)
             # One task per source with pages to fetch; a source with nothing new needs none.
-            collecting = {plan.source: collect_source.submit(plan, fetch=settings.fetch, topics=run.topics)
+            collecting = {plan.source: collect_source.submit(plan, fetch=run.fetch, topics=run.topics)
                           for plan in plans if plan.todo}
             outcomes = {source: future.result(raise_on_failure=False) for source, future in collecting.items()}
             harvests = [_harvest(plan, outcomes.get(plan.source)) for plan in plans]

@@ -384,7 +384,7 @@ def _serve_demo(*, port: int, smtp_port: int) -> None:
             out.print(f"Demo news site: {servers.site.base_url}/ (feeds /review/feed.xml and /daily/atom.xml)\n"
                       f"SMTP server:    127.0.0.1:{servers.mail.port}, printing each email it receives\n"
                       f"Sources file:   {DEMO_SOURCES_FILE}\n\nIn another terminal:\n"
-                      f"  NEWSWATCH_PRIVATE_HOSTS=127.0.0.1 newswatch run --sources {DEMO_SOURCES_FILE} --db demo.db "
+                      f"  newswatch run --sources {DEMO_SOURCES_FILE} --db demo.db "
                       f"--alert '{alert}'\n\n"
                       "Ctrl-C stops the servers.", highlight=False)
             signal.pause()

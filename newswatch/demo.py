@@ -3,7 +3,6 @@ or, with --serve, the site and the SMTP server alone, for `newswatch run` to rea
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +22,6 @@ from .loopback import LoopbackSite, MailSink, Response
 DEMO_PORT = 8765
 DEMO_SMTP_PORT = 8025
 DEFAULT_DEMO_DB = Path("newswatch-demo.db")
-PRIVATE_HOSTS_VARIABLE = "NEWSWATCH_PRIVATE_HOSTS"
 
 
 @dataclass
@@ -52,27 +50,11 @@ def demo_servers(sources_file: Path, *, port: int = DEMO_PORT, smtp_port: int | 
         yield DemoServers(site, mail, sources_file)
 
 
-@contextmanager
-def _loopback_allowed() -> Iterator[None]:
-    """The demo site is on 127.0.0.1, an address newswatch fetches from only when NEWSWATCH_PRIVATE_HOSTS
-    lists it; for the demo's run, it does."""
-    before = os.environ.get(PRIVATE_HOSTS_VARIABLE)
-    os.environ[PRIVATE_HOSTS_VARIABLE] = " ".join(filter(None, [before, "127.0.0.1"]))
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ[PRIVATE_HOSTS_VARIABLE]
-        else:
-            os.environ[PRIVATE_HOSTS_VARIABLE] = before
-
-
 def demo(*, db_path: Path = DEFAULT_DEMO_DB, port: int = DEMO_PORT) -> DemoResult:
     """Serve the demo site and an SMTP sink on 127.0.0.1, run the monitor flow once against them."""
     from flows import monitor  # here: `demo --serve` needs no Prefect
 
-    with (tempfile.TemporaryDirectory() as tmp, demo_servers(Path(tmp, "sources.toml"), port=port) as servers,
-          _loopback_allowed()):
+    with (tempfile.TemporaryDirectory() as tmp, demo_servers(Path(tmp, "sources.toml"), port=port) as servers):
         summary = monitor(sources_file=str(servers.sources_file), db_path=str(db_path),
                           alert_urls=[SecretStr(servers.mail.alert_url())])
         with Store(db_path) as store:

@@ -58,7 +58,7 @@ def _in_range(day: date | None, since: date, until: date) -> bool:
 def plan_backfill(run: PreparedRun, *, since: date, until: date, chunk_size: int) -> list[BackfillPlan]:
     """Read every source's feed or sitemap in full (not conditionally) and chunk the entries dated
     in the range, oldest first. Undated entries come last; their pages' own dates decide."""
-    discoveries = discover_many(run.sources, run.settings.fetch)
+    discoveries = discover_many(run.sources, run.fetch)
     plans = []
     for source in run.sources:
         found = discoveries[source.name]
@@ -130,7 +130,7 @@ def backfill_once(run: PreparedRun, store: Store, *, since: date, until: date,
         if plan is None:
             summary.add(RunSummary(announced=len(chunk.urls)))
             continue
-        harvest = collect_chunk(chunk, plan, since=since, until=until, fetch=run.settings.fetch, topics=run.topics)
+        harvest = collect_chunk(chunk, plan, since=since, until=until, fetch=run.fetch, topics=run.topics)
         summary.add(store_chunk(store, chunk, harvest, run, key=key))
     summary.sources = len(plans)
     summary.count_deliveries(deliver(store, run))

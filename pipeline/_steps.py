@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import repeat
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from sources import (
     SourceError,
     discover_many,
     fetch_pages,
+    listed_hosts,
     load_sources,
     load_url_list,
 )
@@ -48,6 +49,11 @@ class PreparedRun:
     # The alert URLs this run enqueues for and sends to: none in alert mode "none".
     channels: tuple[SecretStr, ...]
     alert_mode: str
+
+    @property
+    def fetch(self) -> FetchSettings:
+        """How to fetch: the settings', with the hosts the sources name trusted whatever their address."""
+        return replace(self.settings.fetch, trusted_hosts=listed_hosts(self.sources))
 
     def channel_urls(self) -> list[str]:
         """The channels' URLs in clear, for the alerts package only."""
@@ -82,7 +88,7 @@ def plan_sources(run: PreparedRun, store: Store) -> list[Plan]:
     announced ones not stored yet, stored ones whose feed date changed (possible updates), and
     earlier failures still to retry."""
     cached = {source.name: store.validators(source.name) for source in run.sources}
-    discoveries = discover_many(run.sources, run.settings.fetch, validators=cached)
+    discoveries = discover_many(run.sources, run.fetch, validators=cached)
     plans = []
     for source in run.sources:
         plan = Plan(source=source.name, feed_url=source.feed or source.sitemap or source.homepage)
@@ -226,7 +232,7 @@ def monitor_once(run: PreparedRun, store: Store) -> RunSummary:
     harvests = []
     for plan in plan_sources(run, store):
         try:
-            harvests.append(collect(plan, fetch=run.settings.fetch, topics=run.topics) if plan.todo else Harvest(plan))
+            harvests.append(collect(plan, fetch=run.fetch, topics=run.topics) if plan.todo else Harvest(plan))
         except Exception as exc:
             harvests.append(crashed_harvest(plan, exc))
     summary = save_harvests(store, harvests, run)

@@ -1,6 +1,6 @@
 """Where articles come from: the sources file, feed/sitemap/page-list discovery, polite httpx fetching."""
 
-from ._config import Source, load_sources, load_url_list
+from ._config import Source, listed_hosts, load_sources, load_url_list
 from ._dates import parse_day
 from ._discover import Discovery, Entry, SourceError, discover, discover_many
 from ._fetch import FetchedPage, FetchFailure, FetchSettings, NotModified, Validators, fetch_pages
@@ -18,6 +18,7 @@ __all__ = [
     "discover",
     "discover_many",
     "fetch_pages",
+    "listed_hosts",
     "load_sources",
     "load_url_list",
     "parse_day",

@@ -3,6 +3,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,13 @@ class Source:
     pages: tuple[str, ...] = ()
     # A site's home page: its feed (or sitemap) is found there on each run.
     homepage: str | None = None
+
+
+def listed_hosts(sources: list[Source]) -> tuple[str, ...]:
+    """The hosts of every URL the user wrote in these sources: fetched from whatever their address
+    (an intranet site, a loopback test site), unlike hosts only a site's feed or redirect names."""
+    urls = [url for s in sources for url in (s.feed, s.sitemap, s.homepage, *s.pages) if url]
+    return tuple(sorted({host for url in urls if (host := urlsplit(url).hostname)}))
 
 
 def load_url_list(path: str | Path) -> Source:

@@ -58,6 +58,9 @@ class FetchSettings:
     max_entries: int = 50_000
     # Host names, addresses or networks ("10.0.0.0/8") fetched from although loopback, link-local or private.
     private_hosts: tuple[str, ...] = ()
+    # Hosts the user named in the sources file, trusted whatever their address, by name only: a
+    # feed that links to another name of the same address ("localhost") is still checked.
+    trusted_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,12 +105,12 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=_tls_context(), max_connections=settings.max_connections, keepalive_expiry=5.0,
             http2=True,  # negotiated over TLS where the site offers it; plain HTTP stays 1.1
-            network_backend=GuardedBackend(settings.private_hosts))
+            network_backend=GuardedBackend(settings.private_hosts, settings.trusted_hosts))
 
 
 def build_client(settings: FetchSettings) -> httpx.AsyncClient:
     """The one place an HTTP client is made: explicit timeouts, limits, redirects, User-Agent, the
-    encodings we can undo within limits, and no private address unless its host is listed."""
+    encodings we can undo within limits, and no private address unless its host is listed or trusted."""
     return httpx.AsyncClient(
         transport=_GuardedTransport(settings),
         headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},

@@ -52,12 +52,13 @@ def _network(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """httpcore's own backend, connecting only to checked addresses. ``private_hosts`` may be private:
-    host names, addresses, or networks ("10.0.0.0/8") their addresses fall in."""
+    host names, addresses, or networks ("10.0.0.0/8") their addresses fall in. ``trusted_hosts`` are
+    connected to unchecked, matched by the host as written in the URL only."""
 
-    def __init__(self, private_hosts: Iterable[str]):
+    def __init__(self, private_hosts: Iterable[str], trusted_hosts: Iterable[str] = ()):
         self._inner = AutoBackend()
         self._networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
-        self._names: set[str] = set()
+        self._names: set[str] = set(map(_bare, trusted_hosts))
         for entry in map(_bare, private_hosts):
             network = _network(entry)
             if network:

@@ -10,8 +10,6 @@ for name in [n for n in os.environ if n.startswith("NEWSWATCH_")]:
     del os.environ[name]
 # The loopback sites need no pause between requests; test_sources tests the pause itself.
 os.environ["NEWSWATCH_MIN_DELAY"] = "0"
-# Their address is private: newswatch fetches from it only when told to (test_hostile tests the rule).
-os.environ["NEWSWATCH_PRIVATE_HOSTS"] = "127.0.0.1"
 
 import gzip  # noqa: E402
 from pathlib import Path  # noqa: E402

@@ -199,10 +199,11 @@ def test_requests_to_unlisted_private_hosts_are_refused_after_dns_and_redirects(
     assert served.count("/a.html") == 1  # only the listed host's request reached the page
 
 
-def test_a_feed_s_items_on_private_addresses_are_not_fetched(tmp_path, monkeypatch):
+def test_the_sources_file_s_hosts_are_trusted_but_not_the_private_addresses_a_feed_names(tmp_path):
+    """No setting: the host the user wrote (localhost) is fetched from although loopback; the feed's
+    items on other names of private addresses (127.0.0.1, the same machine) are not."""
     from helpers import run_monitor
 
-    monkeypatch.setenv("NEWSWATCH_PRIVATE_HOSTS", "localhost")  # the feed's host, by name
     feed = ('<rss version="2.0"><channel><title>F</title>'
             '<item><title>Inside</title><link>{base}/a.html</link></item>'
             '<item><title>Meta</title><link>http://169.254.169.254/latest/meta-data</link></item>'
