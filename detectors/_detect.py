@@ -48,6 +48,10 @@ class Detection:
     # The semantic second opinion's best margin on the evidence, when the rules fell short of the
     # threshold and the topic asks for one (see _second_opinion); None otherwise.
     second_opinion: float | None = None
+    # The topic's label ("US–Iran talks"), and the sentence that names the state (None when the
+    # state is the topic's default: no sentence names one).
+    label: str | None = None
+    state_sentence: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -164,7 +168,7 @@ def detect(topic: Topic, *, title: str | None, text: str, second_opinion: bool =
     whole = f"{title or ''}\n{text}"
     if not (topic.side_a.search(whole) and topic.side_b.search(whole)
             and (topic.terms.search(whole) or topic.addressed_terms.search(whole))):
-        return Detection(topic=topic.id, flagged=False, score=0.0)  # most articles: no sentence can be evidence
+        return Detection(topic=topic.id, flagged=False, score=0.0, label=topic.label)  # most articles: no evidence
     headline, body = split_sentences(title or ""), split_sentences(text)
     candidates = [(s, topic.headline_weight) for s in headline]
     candidates += [(s, topic.lead_weight if i == 0 else topic.sentence_weight) for i, s in enumerate(body)]
@@ -187,7 +191,8 @@ def detect(topic: Topic, *, title: str | None, text: str, second_opinion: bool =
         for term in hit.terms:
             terms.setdefault(term.casefold(), term)
     score = _score(weight for _, weight, _ in found)
-    state = _state(topic, headline + [s for s in evidence if s not in headline]) if evidence else None
+    state, state_sentence = _state(topic, headline + [s for s in evidence if s not in headline]) if evidence \
+        else (None, None)
     return Detection(
         topic=topic.id,
         flagged=score >= topic.threshold,
@@ -197,16 +202,19 @@ def detect(topic: Topic, *, title: str | None, text: str, second_opinion: bool =
         actors=list(actors.values()),
         terms=list(terms.values()),
         second_opinion=margin,
+        label=topic.label,
+        state_sentence=state_sentence,
     )
 
 
-def _state(topic: Topic, sentences: list[str]) -> str | None:
-    """The state of the talks the article reports: the state phrase that comes first in the first of
+def _state(topic: Topic, sentences: list[str]) -> tuple[str | None, str | None]:
+    """The state of the talks the article reports, and the sentence that names it: the state phrase
+    that comes first in the first of
     ``sentences`` that has one (of two that start together, the longer). News puts what happened
     first: the headline, whether or not it is evidence, then the lead, and the main clause; what
     follows is background ("…, after months of stalled talks"). A negated phrase ("not considering a
     return"), or a term right after a negation ("not talking to"), names the topic's negated state.
-    With no phrase at all, the state is the topic's default."""
+    With no phrase at all, the state is the topic's default, named by no sentence."""
     order = list(topic.states)
     for sentence in sentences:
         found = [(m, state) for state, pattern in topic.states.items() if (m := pattern.search(sentence))]
@@ -218,8 +226,8 @@ def _state(topic: Topic, sentences: list[str]) -> str | None:
                       if _negated(topic, sentence, term.start(), _NEGATED_TERM_REACH)]
         if found:
             # The phrase (or negated term) that starts first; then the longer; then the state listed first.
-            return min(found, key=lambda f: (f[0].start(), f[0].start() - f[0].end(), order.index(f[1])))[1]
-    return topic.default_state
+            return min(found, key=lambda f: (f[0].start(), f[0].start() - f[0].end(), order.index(f[1])))[1], sentence
+    return topic.default_state, None
 
 
 def _negated(topic: Topic, sentence: str, start: int, reach: int) -> bool:
@@ -260,16 +268,25 @@ def _second_opinion(topic: Topic, found: list[tuple[str, float, _Found]]) -> tup
     return confirmed, max((m for m in margins if m is not None), default=None)
 
 
+def detect_each(topics: list[Topic], *, title: str | None, text: str, second_opinion: bool = True) -> list[Detection]:
+    """The detection of every topic, the highest-scoring first (in the order listed on ties): an
+    article may report several topics' talks."""
+    detections = [detect(t, title=title, text=text, second_opinion=second_opinion) for t in topics]
+    return sorted(detections, key=lambda d: -d.score)
+
+
 def detect_topics(topics: list[Topic], *, title: str | None, text: str, second_opinion: bool = True) -> Detection:
     """The detection of the highest-scoring topic (the first listed on ties)."""
-    return max((detect(t, title=title, text=text, second_opinion=second_opinion) for t in topics),
-               key=lambda d: d.score)
+    return detect_each(topics, title=title, text=text, second_opinion=second_opinion)[0]
 
 
-def with_second_opinion(topics: list[Topic], detection: Detection, *, title: str | None, text: str) -> Detection:
-    """``detection``, made with ``second_opinion=False``, as ``detect_topics`` would have made it with
-    one: detected again only when the rules found evidence short of the threshold, which is all a
-    second opinion ever changes. So a process that detects many articles need not load the model."""
-    if detection.flagged or not detection.evidence:
-        return detection
-    return detect_topics(topics, title=title, text=text)
+def with_second_opinion(topics: list[Topic], detections: list[Detection], *, title: str | None,
+                        text: str) -> list[Detection]:
+    """``detections`` (``detect_each``'s, made with ``second_opinion=False``) as ``detect_each`` would
+    have made them with one: a topic is detected again only when the rules found evidence short of
+    its threshold, which is all a second opinion ever changes. So a process that detects many
+    articles need not load the model."""
+    by_id = {topic.id: topic for topic in topics}
+    again = [detection if detection.flagged or not detection.evidence
+             else detect(by_id[detection.topic], title=title, text=text) for detection in detections]
+    return sorted(again, key=lambda d: -d.score)

@@ -110,29 +110,99 @@ class Topic:
     semantic: SemanticExamples | None = None
 
 
+# What a topic that ``extends`` another does not inherit: its own name, its two sides, and the
+# semantic scorer's examples, which name those sides.
+_NOT_INHERITED = {"label", "side_a", "side_b", "semantic", "extends"}
+
+
 def load_topics(path: str | Path) -> list[Topic]:
-    """Read the topics file; raise ValueError naming the topic and key that is wrong."""
-    try:
-        with open(path, "rb") as f:
-            tables = tomllib.load(f).get("topics", {})
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read the topics file ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML: {exc}") from None
+    """Read the topics file, its includes, defaults and extended topics; raise ValueError (one line)
+    naming the file, topic and key that is wrong."""
+    tables = _read_topic_tables(Path(path), seen=())
     if not tables:
         raise ValueError(f"{path}: no [topics.<id>] table")
-    return [_compile(topic_id, table, Path(path)) for topic_id, table in tables.items()]
+    resolved: dict[str, dict] = {}
+    for topic_id in tables:
+        _resolve(topic_id, tables, resolved, chain=())
+    return [_compile(topic_id, resolved[topic_id], tables[topic_id][1]) for topic_id in tables]
+
+
+def _read_toml(path: Path, *, named_by: Path | None = None) -> dict:
+    where = f"{named_by}: include {path.name!r}: " if named_by else ""
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as exc:
+        raise ValueError(f"{where}{path}: cannot read the topics file ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{where}{path}: not valid TOML: {exc}") from None
+
+
+def _read_topic_tables(path: Path, *, seen: tuple[Path, ...], named_by: Path | None = None) -> dict[str, tuple]:
+    """{topic id: (its table over the file's [defaults], the file it is in)} of this file and the
+    files it includes (each found relative to the file that names it), included ones first."""
+    if path.resolve() in seen:
+        raise ValueError(f"{named_by}: include {path.name!r}: {path} includes itself in the end")
+    data = _read_toml(path, named_by=named_by)
+    defaults = _with_absolute_files(data.get("defaults", {}), path)
+    tables: dict[str, tuple] = {}
+    includes = data.get("include", [])
+    if not (isinstance(includes, list) and all(isinstance(name, str) for name in includes)):
+        raise ValueError(f"{path}: include must be a list of file names")
+    for name in includes:
+        tables.update(_read_topic_tables(path.parent / name, seen=(*seen, path.resolve()), named_by=path))
+    for topic_id, table in data.get("topics", {}).items():
+        if not isinstance(table, dict):
+            raise ValueError(f"{path}: topics.{topic_id} must be a table")
+        tables[topic_id] = (_merged(defaults, _with_absolute_files(table, path)), path)
+    return tables
+
+
+def _with_absolute_files(table: dict, path: Path) -> dict:
+    """The table with its third_parties_files made relative to nothing: a topic that inherits them
+    from another file still finds them beside that file."""
+    if "third_parties_files" not in table:
+        return table
+    return {**table, "third_parties_files": [str(path.parent / name) for name in table["third_parties_files"]]}
+
+
+def _merged(base: dict, own: dict) -> dict:
+    """``own`` over ``base``; their [states] tables are merged state by state."""
+    merged = {**base, **own}
+    if isinstance(base.get("states"), dict) and isinstance(own.get("states"), dict):
+        merged["states"] = {**base["states"], **own["states"]}
+    return merged
+
+
+def _resolve(topic_id: str, tables: dict[str, tuple], resolved: dict[str, dict], chain: tuple[str, ...]) -> dict:
+    """A topic's table with what it ``extends`` filled in (every key but _NOT_INHERITED)."""
+    if topic_id in resolved:
+        return resolved[topic_id]
+    table, path = tables[topic_id]
+    base_id = table.get("extends")
+    if base_id is None:
+        resolved[topic_id] = table
+        return table
+    if base_id not in tables:
+        raise ValueError(f"{path}: topic {topic_id!r} extends {base_id!r}, which no topics file here defines")
+    if base_id in chain or base_id == topic_id:
+        raise ValueError(f"{path}: topic {topic_id!r} extends itself in the end ({' → '.join((*chain, topic_id, base_id))})")
+    base = _resolve(base_id, tables, resolved, (*chain, topic_id))
+    inherited = {key: value for key, value in base.items() if key not in _NOT_INHERITED}
+    resolved[topic_id] = _merged(inherited, table)
+    return resolved[topic_id]
 
 
 def _names_from_files(table: dict, path: Path, topic_id: str) -> list[str]:
-    """The names in the files a topic's third_parties_files lists (paths relative to the topics file)."""
+    """The names in the files a topic's third_parties_files lists (relative to the file that lists them)."""
     names = []
     for name in table.get("third_parties_files", []):
         try:
             with open(path.parent / name, "rb") as f:
                 names += tomllib.load(f).get("names", [])
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ValueError(f"{path}: topic {topic_id!r}: cannot read {name}: {exc}") from None
+            reason = exc.strerror if isinstance(exc, OSError) else exc
+            raise ValueError(f"{path}: topic {topic_id!r}: cannot read {path.parent / name} ({reason})") from None
     return names
 
 

@@ -8,7 +8,7 @@ import pytest
 
 import seeds
 from helpers import seed_paragraphs
-from detectors import SemanticUnavailable, detect, detect_topics, load_topics, semantic_detect, with_second_opinion
+from detectors import SemanticUnavailable, detect, detect_each, detect_topics, load_topics, semantic_detect, with_second_opinion
 from detectors import _semantic
 from detectors._sentences import split_sentences
 from detectors._topics import alias_pattern
@@ -322,9 +322,9 @@ def test_a_second_opinion_is_only_asked_when_the_rules_fall_short():
 def test_a_second_opinion_given_later_is_the_same(name):
     # Extraction processes detect by the rules; the flow adds the second opinion to what they found.
     for row in map(json.loads, (Path(__file__).parent / "data" / f"{name}.jsonl").read_text().splitlines()):
-        rules = detect_topics(TOPICS, title=row["title"], text=row["text"], second_opinion=False)
+        rules = detect_each(TOPICS, title=row["title"], text=row["text"], second_opinion=False)
         assert with_second_opinion(TOPICS, rules, title=row["title"], text=row["text"]) == \
-            detect_topics(TOPICS, title=row["title"], text=row["text"]), row["id"]
+            detect_each(TOPICS, title=row["title"], text=row["text"]), row["id"]
 
 
 def test_without_the_extra_the_rules_decide_and_a_warning_says_why(monkeypatch):
@@ -375,3 +375,89 @@ def test_a_run_on_sentence_is_cut_into_pieces_with_nothing_lost():
 def test_a_run_on_sentence_is_still_flagged():
     text = "Officials said " + "the United States and Iran held talks in Oman, " * 3000 + "and more will follow."
     assert detect_topics(TOPICS, title=None, text=text).flagged
+
+
+VENEZUELA_TOPICS = f'''
+include = ["{seeds.TOPICS_FILE}"]
+
+[topics.us-venezuela-talks]
+extends = "us-iran-talks"
+label = "US–Venezuela talks"
+side_a = ["United States", "U.S.", "US", "American", "Washington", "Trump", "Rubio"]
+side_b = ["Venezuela", "Venezuelan", "Caracas", "Maduro"]
+'''
+
+
+def test_a_topic_extends_another_in_a_few_lines(tmp_path):
+    """States, negations, terms and third parties come from the base; the sides and label do not."""
+    (tmp_path / "topics.toml").write_text(VENEZUELA_TOPICS)
+    topics = {topic.id: topic for topic in load_topics(tmp_path / "topics.toml")}
+    assert set(topics) == {"us-iran-talks", "us-venezuela-talks"}
+    venezuela = topics["us-venezuela-talks"]
+    assert venezuela.label == "US–Venezuela talks" and venezuela.semantic is None
+    assert not venezuela.side_b.search("Iran") and venezuela.third_parties.finditer("Iran")  # Iran: a third party now
+    postponed = detect(venezuela, title="US and Venezuela postpone talks",
+                       text="Talks between Washington and Caracas were postponed, officials said.")
+    assert postponed.flagged and postponed.state == "stalled or postponed" and postponed.label == "US–Venezuela talks"
+    rejected = detect(venezuela, title=None, text="Maduro said Venezuela would not negotiate with Trump.")
+    assert rejected.state == "rejected or denied"
+    assert not detect(venezuela, title=None, text="Iran and Venezuela held talks in Caracas.").flagged
+
+
+def test_defaults_are_under_every_topic_of_their_file(tmp_path):
+    (tmp_path / "topics.toml").write_text(
+        '[defaults]\nterms = ["talks"]\nthreshold = 0.9\n[defaults.states]\nagreed = ["agreed"]\n'
+        '[topics.a-b]\nside_a = ["Alpha"]\nside_b = ["Beta"]\n'
+        '[topics.c-d]\nside_a = ["Gamma"]\nside_b = ["Delta"]\nthreshold = 0.4\n')
+    ab, cd = load_topics(tmp_path / "topics.toml")
+    assert (ab.threshold, cd.threshold) == (0.9, 0.4)
+    assert detect(cd, title="Gamma and Delta agreed in talks", text="").state == "agreed"
+
+
+def test_includes_are_found_beside_the_file_that_names_them(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "base.toml").write_text('[topics.base]\nside_a = ["Alpha"]\nside_b = ["Beta"]\nterms = ["talks"]\n'
+                                      'third_parties_files = ["names.toml"]\n')
+    (shared / "names.toml").write_text('names = ["Gamma"]\n')
+    (tmp_path / "topics.toml").write_text('include = ["shared/base.toml"]\n'
+                                          '[topics.mine]\nextends = "base"\nside_a = ["Alpha"]\nside_b = ["Delta"]\n')
+    monkeypatch.chdir(shared.parent.parent)  # not where any of the files is
+    _, mine = load_topics(tmp_path / "topics.toml")
+    assert mine.third_parties.finditer("Gamma")  # names.toml found beside base.toml, which names it
+
+
+def test_a_missing_include_is_one_line_naming_both_files(tmp_path):
+    (tmp_path / "topics.toml").write_text('include = ["extra.toml"]\n[topics.x]\nside_a = ["A"]\nside_b = ["B"]\n'
+                                          'terms = ["talks"]\n')
+    with pytest.raises(ValueError) as error:
+        load_topics(tmp_path / "topics.toml")
+    message = str(error.value)
+    assert "\n" not in message
+    assert str(tmp_path / "topics.toml") in message and str(tmp_path / "extra.toml") in message
+
+
+@pytest.mark.parametrize("content, message", [
+    ('[topics.x]\nextends = "nowhere"\nside_a = ["A"]\nside_b = ["B"]\n', "extends 'nowhere'"),
+    ('[topics.x]\nextends = "y"\nside_a = ["A"]\nside_b = ["B"]\n[topics.y]\nextends = "x"\nside_a = ["A"]\n'
+     'side_b = ["B"]\n', "extends itself"),
+    ('[topics.x]\nextends = "y"\nterms = ["talks"]\n[topics.y]\nside_a = ["A"]\nside_b = ["B"]\nterms = ["talks"]\n',
+     "'side_a'"),
+])
+def test_inheritance_mistakes_are_named(tmp_path, content, message):
+    (tmp_path / "topics.toml").write_text(content)
+    with pytest.raises(ValueError, match=message):
+        load_topics(tmp_path / "topics.toml")
+
+
+def test_an_article_keeps_every_topic_it_reports(tmp_path):
+    (tmp_path / "topics.toml").write_text(VENEZUELA_TOPICS)
+    topics = load_topics(tmp_path / "topics.toml")
+    detections = detect_each(topics, title="Iran and US hold talks in Oman",
+                             text="The United States and Venezuela agreed to resume negotiations next week. "
+                                  "The US envoy met Iran's foreign minister in Muscat on Monday.")
+    flagged = {d.topic: d for d in detections if d.flagged}
+    assert set(flagged) == {"us-iran-talks", "us-venezuela-talks"}
+    assert flagged["us-venezuela-talks"].state == "scheduled"
+    assert "Venezuela agreed to resume" in flagged["us-venezuela-talks"].state_sentence
+    assert detections[0].score >= detections[1].score
