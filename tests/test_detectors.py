@@ -453,9 +453,10 @@ def test_inheritance_mistakes_are_named(tmp_path, content, message):
 def test_an_article_keeps_every_topic_it_reports(tmp_path):
     (tmp_path / "topics.toml").write_text(VENEZUELA_TOPICS)
     topics = load_topics(tmp_path / "topics.toml")
-    detections = detect_each(topics, title="Iran and US hold talks in Oman",
+    detections = detect_each(topics, title="A week of diplomacy",
                              text="The United States and Venezuela agreed to resume negotiations next week. "
-                                  "The US envoy met Iran's foreign minister in Muscat on Monday.")
+                                  "The US envoy met Iran's foreign minister in Muscat on Monday. "
+                                  "Iranian and American negotiators will meet again in Oman next month.")
     flagged = {d.topic: d for d in detections if d.flagged}
     assert set(flagged) == {"us-iran-talks", "us-venezuela-talks"}
     assert flagged["us-venezuela-talks"].state == "scheduled"
