@@ -3,12 +3,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import apprise
 
 from storage import PendingAlert, Store
 
-from ._channels import channel_for, mask_url
+from ._channels import channel_for, mask_url, split_channel
 from ._render import Message, render_alert, render_digest
 
 # Beyond this many alerts in the window, a channel gets the rest as one digest: no alert storms.
@@ -24,15 +26,27 @@ _FORMATS = {"text": apprise.NotifyFormat.TEXT, "html": apprise.NotifyFormat.HTML
             "markdown": apprise.NotifyFormat.MARKDOWN}
 
 
+# The Block Kit layout of one alert in Slack: apprise fills its {{tokens}} (Message.slack_blocks).
+SLACK_TEMPLATE = Path(__file__).with_name("slack_alert.json")
+
+
+_STYLES = {"mailto": "email", "mailtos": "email", "slack": "slack", "json": "json", "jsons": "json"}
+
+
 def channel_style(url: str) -> str:
-    """How messages are shaped for a channel: email gets HTML, Slack gets blocks, the rest text."""
-    scheme = url.split("://", 1)[0].lower()
-    return {"mailto": "email", "mailtos": "email", "slack": "slack"}.get(scheme, "text")
+    """How messages are shaped for a channel: email gets HTML, Slack gets blocks, a JSON webhook
+    the alerts' fields, the rest text."""
+    scheme = split_channel(url)[1].split("://", 1)[0].lower()
+    return _STYLES.get(scheme, "text")
 
 
-def check_url(url: str) -> None:
-    """Raise DeliveryError unless apprise can read ``url``: a typo is found before alerts are queued
-    for a channel that can never take them."""
+def check_url(spec: str) -> None:
+    """Raise DeliveryError unless apprise can read the channel's URL: a typo is found before alerts
+    are queued for a channel that can never take them."""
+    try:
+        url = split_channel(spec)[1]
+    except ValueError as exc:
+        raise DeliveryError(str(exc)) from None
     _notifier(url)
 
 
@@ -43,8 +57,9 @@ def _notifier(url: str) -> apprise.Apprise:
     return notifier
 
 
-def _send(url: str, message: Message) -> None:
-    notifier = _notifier(url)
+def _send(spec: str, message: Message) -> None:
+    url = split_channel(spec)[1]
+    notifier = _notifier(_shaped(url, message))
     with apprise.LogCapture(level=logging.WARNING) as log:
         delivered = notifier.notify(title=message.title, body=message.body, body_format=_FORMATS[message.body_format])
     if not delivered:
@@ -52,25 +67,30 @@ def _send(url: str, message: Message) -> None:
         raise DeliveryError(f"{mask_url(url)}: {reason}")
 
 
-def _channel_url(url: str) -> str:
-    if channel_style(url) == "slack" and "blocks=" not in url:
-        return url + ("&" if "?" in url else "?") + "blocks=yes"  # Block Kit, unless the URL says otherwise
-    return url
+def _shaped(url: str, message: Message) -> str:
+    """The URL with what apprise needs to shape this message: for Slack, Block Kit (unless the URL
+    says otherwise) and, for one alert, the template and its tokens (apprise's ":token=value")."""
+    if channel_style(url) != "slack" or "blocks=no" in url:
+        return url
+    extra = {} if "blocks=" in url else {"blocks": "yes"}
+    if message.slack_blocks:
+        extra |= {"template": str(SLACK_TEMPLATE)} | {f":{name}": value for name, value in message.slack_blocks.items()}
+    return url + ("&" if "?" in url else "?") + urlencode(extra, quote_via=quote) if extra else url
 
 
-def send_alert(url: str, alert: PendingAlert) -> None:
-    """Send one alert to one apprise URL, shaped for its channel, or raise DeliveryError."""
-    _send(_channel_url(url), render_alert(alert, style=channel_style(url)))
+def send_alert(spec: str, alert: PendingAlert) -> None:
+    """Send one alert to one channel, shaped for it, or raise DeliveryError."""
+    _send(spec, render_alert(alert, style=channel_style(spec)))
 
 
-def send_digest(url: str, pending: list[PendingAlert]) -> None:
-    """Send several alerts as one message, or raise DeliveryError."""
-    _send(_channel_url(url), render_digest(pending, style=channel_style(url)))
+def send_digest(spec: str, pending: list[PendingAlert]) -> None:
+    """Send several alerts as one message, grouped by story, or raise DeliveryError."""
+    _send(spec, render_digest(pending, style=channel_style(spec)))
 
 
-def send_test_message(url: str) -> None:
-    """Send a short test message to one apprise URL, so that a user can check a channel."""
-    _send(url, Message("[newswatch] test message", "This channel receives newswatch alerts.", "text"))
+def send_test_message(spec: str) -> None:
+    """Send a short test message to one channel, so that a user can check it."""
+    _send(spec, Message("[newswatch] test message", "This channel receives newswatch alerts.", "text"))
 
 
 def send_source_notice(urls: list[str], *, change: str, health: dict) -> int:
@@ -104,26 +124,29 @@ def deliver_pending(store: Store, urls: list[str], *, mode: str = "each", rate_l
                     rate_window: timedelta = RATE_WINDOW) -> Deliveries:
     """Send every due alert of these channels and record each outcome in the store.
 
-    ``mode`` "each" sends one message per story, but no more than ``rate_limit`` per channel in
-    ``rate_window``: the rest go out together as one digest. "digest" sends one message per channel.
+    ``mode`` "each" sends one message per alert, but no more than ``rate_limit`` per channel in
+    ``rate_window``: the rest go out together as one digest. "digest" sends one message per channel,
+    as does a channel of mode "digest" whatever ``mode`` is.
     A failed alert is tried again on a later call once its backoff has passed, and given up after
     the store's attempt limit. An alert sent but not yet recorded when the process dies is sent
     again on the next call: at most one duplicate, never a loss.
     """
-    by_key = {channel_for(url).key: url for url in urls}
+    channels = {channel_for(spec).key: (spec, channel_for(spec)) for spec in urls}
     by_channel: dict[str, list[PendingAlert]] = {}
-    for pending in store.pending_alerts(by_key):
+    for pending in store.pending_alerts(channels):
         by_channel.setdefault(pending.channel, []).append(pending)
     outcome = Deliveries()
     for key, pending in by_channel.items():
-        room = 0 if mode == "digest" else max(0, rate_limit - store.alerts_sent_since(key, rate_window))
+        spec, channel = channels[key]
+        digest = "digest" in (mode, channel.mode)
+        room = 0 if digest else max(0, rate_limit - store.alerts_sent_since(key, rate_window))
         batches = [[alert] for alert in pending[:room]] + ([pending[room:]] if pending[room:] else [])
         for batch in batches:
             try:
-                if len(batch) == 1 and mode != "digest":
-                    send_alert(by_key[key], batch[0])
+                if len(batch) == 1 and not digest:
+                    send_alert(spec, batch[0])
                 else:
-                    send_digest(by_key[key], batch)
+                    send_digest(spec, batch)
             except DeliveryError as exc:
                 for alert in batch:
                     if store.mark_alert_failed(alert.alert_id, str(exc)) == "gave up":

@@ -86,8 +86,9 @@ def store_chunk(store: Store, chunk: Chunk, harvest: Harvest, run: PreparedRun, 
 @task(name="publish-report", **IN_MEMORY)
 def publish_report(summary: RunSummary, store: Store, *, flow: str, dark_after: int) -> None:
     """Artifacts of this run in the Prefect UI: its flagged stories, and every source's health."""
-    rows = ["| story | title | source | score | state |", "|---|---|---|---|---|"]
-    rows += [f"| {s['story_id']} | {alerts.markdown_link(s['url'], s['title'] or s['url'])} | "
+    rows = ["| story | topic | title | source | score | state |", "|---|---|---|---|---|---|"]
+    rows += [f"| {s['story_id']} | {alerts.markdown_text(s['topic'])} | "
+             f"{alerts.markdown_link(s['url'], s['title'] or s['url'])} | "
              f"{alerts.markdown_text(s['source'])} | {s['score']:.2f} | {alerts.markdown_text(s['state'])} |"
              for s in summary.flagged_stories]
     heading = f"# {len(summary.flagged_stories)} flagged stories this {flow} run\n\n"

@@ -15,7 +15,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from detectors import Detection, Topic, detect_topics, load_topics
+from detectors import Detection, Topic, detect_each, load_topics
 from extractors import Article, ExtractionError, SiteMemory, extract_article
 from sources import FetchedPage
 
@@ -24,7 +24,8 @@ from sources import FetchedPage
 class Analysis:
     url: str
     article: Article | None = None
-    detection: Detection | None = None
+    # Every topic's detection, the best first.
+    detections: list[Detection] | None = None
     error: str | None = None
     extract_seconds: float = 0.0
     detect_seconds: float = 0.0
@@ -68,9 +69,9 @@ def analyse(page: FetchedPage, topics: list[Topic] | None = None,
     except ExtractionError as exc:
         return Analysis(page.url, error=f"extraction: {exc}", extract_seconds=time.perf_counter() - started)
     extracted = time.perf_counter()
-    detection = detect_topics(topics if topics is not None else _worker_topics, title=article.title,
-                              text=article.text, second_opinion=False)
-    return Analysis(page.url, article, detection, extract_seconds=extracted - started,
+    detections = detect_each(topics if topics is not None else _worker_topics, title=article.title,
+                             text=article.text, second_opinion=False)
+    return Analysis(page.url, article, detections, extract_seconds=extracted - started,
                     detect_seconds=time.perf_counter() - extracted)
 
 

@@ -103,7 +103,7 @@ def collect_chunk(chunk: Chunk, plan: Plan, *, since: date, until: date, fetch: 
     """Fetch, extract and detect a chunk's planned pages. An undated entry is kept when its page's
     own date is in the range, or unknown."""
     harvest = collect(plan, fetch=fetch, topics=topics, pool=pool)
-    harvest.articles = [(article, detection) for article, detection in harvest.articles
+    harvest.articles = [(article, detections) for article, detections in harvest.articles
                         if article.url in chunk.entry_dates or _in_range(parse_day(article.published), since, until)]
     return harvest
 

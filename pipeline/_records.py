@@ -34,7 +34,8 @@ class Harvest:
     """What one source yielded, before anything is stored."""
 
     plan: Plan
-    articles: list[tuple[Article, Detection]] = field(default_factory=list)
+    # Each article with every topic's detection, the best first.
+    articles: list[tuple[Article, list[Detection]]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
     # Validators the pages fetched answered with, for a conditional GET when one is fetched again.
     new_page_validators: dict[str, Validators] = field(default_factory=dict)
@@ -71,7 +72,7 @@ class RunSummary:
     dark_sources: list[str] = field(default_factory=list)
     # The sources that failed this run: their feed unread, or every page they tried failed.
     failed_sources: list[str] = field(default_factory=list)
-    # The stories this run flagged: {story_id, title, url, source, score, state}.
+    # What this run flagged, one per story and topic: {story_id, topic, title, url, source, score, state}.
     flagged_stories: list[dict] = field(default_factory=list)
     # Why the run did nothing, when it did nothing on purpose (another run held the store).
     skipped: str | None = None

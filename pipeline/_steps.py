@@ -140,9 +140,9 @@ def collect(plan: Plan, *, fetch: FetchSettings, topics: list[Topic], pool: Exec
             continue
         second_look = time.perf_counter()
         article = analysis.article
-        detection = with_second_opinion(topics, analysis.detection, title=article.title, text=article.text)
+        detections = with_second_opinion(topics, analysis.detections, title=article.title, text=article.text)
         harvest.seconds["detect"] += analysis.detect_seconds + time.perf_counter() - second_look
-        harvest.articles.append((article, detection))
+        harvest.articles.append((article, detections))
     log.info("%s: %d fetched, %d failed", plan.source, len(plan.todo), len(harvest.failures))
     return harvest
 
@@ -176,17 +176,17 @@ def save_harvests(store: Store, harvests: list[Harvest], run: PreparedRun) -> Ru
         for url, reason in harvest.failures:
             store.record_failure(url, source=plan.source, reason=reason)
             summary.failures.append((url, reason))
-        for article, detection in harvest.articles:
-            saved = store.save_article(article, detection, source=plan.source, channels=channels)
+        for article, detections in harvest.articles:
+            saved = store.save_article(article, detections, source=plan.source, channels=channels)
             summary.fetched += 1
             summary.new += saved.status == "new"
             summary.revised += saved.status == "revised"
             summary.duplicates += saved.status == "duplicate"
-            if saved.status in ("new", "revised") and detection.flagged:
-                summary.flagged += 1
-                summary.flagged_stories.append({
-                    "story_id": saved.story_id, "title": article.title, "url": article.url, "source": plan.source,
-                    "score": detection.score, "state": detection.state})
+            flagged = [d for d in detections if d.flagged] if saved.status in ("new", "revised") else []
+            summary.flagged += bool(flagged)
+            summary.flagged_stories += [{
+                "story_id": saved.story_id, "topic": d.topic, "title": article.title, "url": article.url,
+                "source": plan.source, "score": d.score, "state": d.state} for d in flagged]
         store.record_entry_dates(plan.entry_dates)
         store.save_validators(plan.source, {**plan.validators, **harvest.new_page_validators})
         if harvest.run_error:

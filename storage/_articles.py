@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import sqlite_utils
 
@@ -21,6 +21,13 @@ from ._transaction import immediate_transaction
 def text_hash(text: str) -> str:
     """Hash of the text with case and whitespace normalised: the exact-duplicate key."""
     return hashlib.sha256(" ".join(text.casefold().split()).encode()).hexdigest()
+
+
+def _best_columns(best: Detection) -> dict:
+    """The article row's own detection columns: its best topic's."""
+    return {"topic": best.topic if best.evidence else None, "flagged": int(best.flagged), "score": best.score,
+            "state": best.state, "evidence": json.dumps(best.evidence, ensure_ascii=False),
+            "matched": json.dumps(best.actors + best.terms, ensure_ascii=False)}
 
 
 class Articles:
@@ -54,22 +61,27 @@ class Articles:
     def save_article(
         self,
         article: Article,
-        detection: Detection,
+        detections: Detection | Sequence[Detection],
         *,
         source: str,
         channels: Iterable[AlertChannel] = (),
     ) -> SavedArticle:
-        """Store an article, its story and flags, and enqueue its alerts, in one transaction.
+        """Store an article, its story and every topic it reports, track its story's state and
+        enqueue alerts, in one transaction. ``detections``: one per topic (``detectors.detect_each``),
+        or the one that matters.
 
         An article whose canonical URL or exact text is already stored joins that article's story
-        as a duplicate and enqueues nothing. A URL already stored with the same text is left as it
-        is ("known"); with other text it is a revision ("revised"): the earlier text goes to
-        article_revisions, and the story is flagged, and alerts enqueued, only if it was not
-        flagged before and now is.
+        as a duplicate. A URL already stored with the same text is left as it is ("known"); with
+        other text it is a revision ("revised"): the earlier text goes to article_revisions. Whatever
+        its status, a flagged topic either flags its story for the first time (an alert to every
+        channel), changes the story's state (an alert to the channels that follow states), or
+        changes nothing: a new outlet of a story is never an alert of its own.
         """
         url = article.url or article.canonical_url
         if not url:
             raise ValueError("an article needs a url or a canonical_url to be stored")
+        detections = sorted([detections] if isinstance(detections, Detection) else detections, key=lambda d: -d.score)
+        best = detections[0]
         digest = text_hash(article.text)
         shingle_set = _neardup.shingles(article.text)
         # Too short to compare by content ("a one-line page"): only URL and exact text apply.
@@ -79,41 +91,96 @@ class Articles:
             if existing and existing[2] == digest:
                 return SavedArticle(existing[0], existing[1], "known")
             if existing:
-                return self._revise(existing[0], existing[1], article, detection, digest, channels, packed)
-            original = self.db.execute(
-                "select id, story_id from articles where duplicate_of is null and "
-                "((canonical_url = ? and ? is not null) or text_hash = ?) order by id limit 1",
-                [article.canonical_url, article.canonical_url, digest],
-            ).fetchone()
-            if not original and packed:
-                original = self._near_duplicate(packed, shingle_set)
-            if original:
-                story_id = original[1]
+                article_id, story_id = existing[0], existing[1]
+                self._revise(article_id, article, best, digest, packed)
+                status, original = "revised", None
             else:
-                story_id = self.db["stories"].insert({
-                    "title": article.title, "first_url": url, "first_seen": now(),
-                    "flagged": int(detection.flagged), "score": detection.score, "state": detection.state,
+                original = self.db.execute(
+                    "select id, story_id from articles where duplicate_of is null and "
+                    "((canonical_url = ? and ? is not null) or text_hash = ?) order by id limit 1",
+                    [article.canonical_url, article.canonical_url, digest],
+                ).fetchone()
+                if not original and packed:
+                    original = self._near_duplicate(packed, shingle_set)
+                story_id = original[1] if original else self.db["stories"].insert({
+                    "title": article.title, "first_url": url, "first_seen": now(), "flagged": 0,
+                    "score": best.score, "state": best.state,
                 }).last_pk
-            article_id = self.db["articles"].insert({
-                "url": url, "canonical_url": article.canonical_url, "title": article.title,
-                "text": article.text, "text_hash": digest, "author": article.author,
-                "published": article.published, "language": article.language,
-                "site_name": article.site_name, "source": source, "story_id": story_id,
-                "duplicate_of": original[0] if original else None, "flagged": int(detection.flagged),
-                "score": detection.score, "state": detection.state,
-                "evidence": json.dumps(detection.evidence, ensure_ascii=False),
-                "matched": json.dumps(detection.actors + detection.terms, ensure_ascii=False), "fetched_at": now(),
-            }).last_pk
-            self.db.execute("delete from fetch_failures where url = ?", [url])
-            if packed:
-                self._index(article_id, packed)
-            if not original:
-                self._learn_site_lines(article)
-            enqueued = self._enqueue(story_id, article_id, channels) if detection.flagged and not original else 0
-        return SavedArticle(
-            article_id, story_id, "duplicate" if original else "new",
-            duplicate_of=original[0] if original else None, alerts_enqueued=enqueued,
-        )
+                article_id = self.db["articles"].insert({
+                    "url": url, "canonical_url": article.canonical_url, "title": article.title,
+                    "text": article.text, "text_hash": digest, "author": article.author,
+                    "published": article.published, "language": article.language,
+                    "site_name": article.site_name, "source": source, "story_id": story_id,
+                    "duplicate_of": original[0] if original else None, **_best_columns(best), "fetched_at": now(),
+                }).last_pk
+                self.db.execute("delete from fetch_failures where url = ?", [url])
+                if packed:
+                    self._index(article_id, packed)
+                if not original:
+                    self._learn_site_lines(article)
+                status = "duplicate" if original else "new"
+            self._record_topics(article_id, detections)
+            enqueued = self.track_story_states(story_id, article_id, article.published, detections, channels)
+        return SavedArticle(article_id, story_id, status, duplicate_of=original[0] if original else None,
+                            alerts_enqueued=enqueued)
+
+    def _record_topics(self, article_id: int, detections: Sequence[Detection]) -> None:
+        """Replace an article's topics with those ``detections`` found evidence of."""
+        self.db.execute("delete from article_topics where article_id = ?", [article_id])
+        for d in detections:
+            if d.label:
+                self.db.execute("insert into topics (id, label) values (?, ?) on conflict (id) do update "
+                                "set label = excluded.label", [d.topic, d.label])
+            if d.evidence:
+                self.db.execute(
+                    "insert into article_topics (article_id, topic, flagged, score, state, state_sentence, evidence, "
+                    "matched) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [article_id, d.topic, int(d.flagged), d.score, d.state, d.state_sentence,
+                     json.dumps(d.evidence, ensure_ascii=False), json.dumps(d.actors + d.terms, ensure_ascii=False)])
+
+    def track_story_states(self, story_id: int, article_id: int, published: str | None,
+                           detections: Sequence[Detection], channels: Iterable[AlertChannel], *,
+                           alert_changes: bool = True) -> int:
+        """Move the story's state per flagged topic, as this article reports it, and enqueue the
+        alerts of each change; returns how many. A topic that first flags the story is alerted to
+        every channel; a change of its state (``alert_changes``) to those that follow states. An
+        article published before the one that set the story's state reports older news: it changes
+        nothing. Call inside a transaction."""
+        channels = list(channels)
+        enqueued = 0
+        for d in (d for d in detections if d.flagged):
+            current = self._story_topic(story_id, d.topic)
+            if current and (current[0] == d.state or (published and current[1] and published < current[1])):
+                continue
+            sentence = d.state_sentence or (d.evidence[0] if d.evidence else None)
+            change_id = self.db["story_states"].insert({
+                "story_id": story_id, "topic": d.topic, "state": d.state,
+                "previous_state": current[0] if current else None, "article_id": article_id,
+                "sentence": sentence, "changed_at": now()}).last_pk
+            self.db.execute(
+                "insert into story_topics (story_id, topic, state, score, state_published, first_flagged, changed_at) "
+                "values (?, ?, ?, ?, ?, ?, ?) on conflict (story_id, topic) do update set state = excluded.state, "
+                "score = max(score, excluded.score), state_published = excluded.state_published, "
+                "changed_at = excluded.changed_at",
+                [story_id, d.topic, d.state, d.score, published, now(), now()])
+            self.db.execute("update stories set flagged = 1, state = ?, score = max(coalesce(score, 0), ?) "
+                            "where id = ?", [d.state, d.score, story_id])
+            to = channels if not current else [c for c in channels if c.follows_states] if alert_changes else []
+            enqueued += self._enqueue(story_id, article_id, d.topic, change_id, to)
+        return enqueued
+
+    def _story_topic(self, story_id: int, topic: str) -> tuple[str | None, str | None] | None:
+        """(state, published date of the article that set it) of a story's topic; None when the topic
+        never flagged it. A story flagged before topics were stored (topic '') is claimed by the first
+        topic that flags it again: it was alerted then, as that topic's most likely."""
+        row = self.db.execute("select state, state_published from story_topics where story_id = ? and topic = ?",
+                              [story_id, topic]).fetchone()
+        if row or not self.db.execute("select 1 from story_topics where story_id = ? and topic = ''",
+                                      [story_id]).fetchone():
+            return row
+        for table in ("story_topics", "story_states", "alerts"):
+            self.db.execute(f"update {table} set topic = ? where story_id = ? and topic = ''", [topic, story_id])
+        return self._story_topic(story_id, topic)
 
     def _near_duplicate(self, packed: bytes, shingle_set: set[bytes]) -> tuple[int, int] | None:
         """(first copy's id, story id) of a stored article that carries the same story, if any:
@@ -158,31 +225,21 @@ class Articles:
             self.db.execute("delete from neardup_scheme")
             self.db.execute("insert into neardup_scheme (scheme) values (?)", [_neardup.SCHEME])
 
-    def _revise(self, article_id: int, story_id: int, article: Article, detection: Detection, digest: str,
-                channels: Iterable[AlertChannel], packed: bytes | None) -> SavedArticle:
-        """Store a changed text of a stored article (inside save_article's transaction)."""
+    def _revise(self, article_id: int, article: Article, best: Detection, digest: str, packed: bytes | None) -> None:
+        """Store a changed text of a stored article, the earlier one kept (inside save_article's transaction)."""
         self.db.execute(
             "insert into article_revisions (article_id, title, text, text_hash, flagged, score, replaced_at) "
             "select id, title, text, text_hash, flagged, score, ? from articles where id = ?", [now(), article_id])
-        self.db.execute(
-            "update articles set title = ?, text = ?, text_hash = ?, flagged = ?, score = ?, state = ?, "
-            "evidence = ?, matched = ?, fetched_at = ? where id = ?",
-            [article.title, article.text, digest, int(detection.flagged), detection.score, detection.state,
-             json.dumps(detection.evidence, ensure_ascii=False),
-             json.dumps(detection.actors + detection.terms, ensure_ascii=False), now(), article_id],
-        )
+        columns = {"title": article.title, "text": article.text, "text_hash": digest, **_best_columns(best),
+                   "fetched_at": now()}
+        self.db.execute(f"update articles set {', '.join(f'{c} = ?' for c in columns)} where id = ?",
+                        [*columns.values(), article_id])
         if packed:
             self._index(article_id, packed)
-        (story_flagged,) = self.db.execute("select flagged from stories where id = ?", [story_id]).fetchone()
-        enqueued = 0
-        if detection.flagged and not story_flagged:
-            self.db.execute("update stories set flagged = 1, score = ?, state = ? where id = ?",
-                            [detection.score, detection.state, story_id])
-            enqueued = self._enqueue(story_id, article_id, channels)
-        return SavedArticle(article_id, story_id, "revised", alerts_enqueued=enqueued)
 
     def stories(self, *, flagged_only: bool = False) -> list[dict]:
-        """Each story with the outlets and URLs that carried it, first copy first."""
+        """Each story with the outlets and URLs that carried it (first copy first), and each topic that
+        flagged it: its state and the history of that state, oldest change first."""
         where = "where stories.flagged = 1" if flagged_only else ""
         rows = self.db.query(
             "select stories.id, stories.title, stories.first_seen, stories.flagged, stories.state, "
@@ -191,16 +248,32 @@ class Articles:
             f"from stories join (select * from articles order by id) articles on articles.story_id = stories.id "
             f"{where} group by stories.id order by stories.id"
         )
+        topics: dict[int, dict[str, dict]] = {}
+        for change in self.db.query(
+                "select story_states.story_id, story_states.topic, topics.label, story_states.state, "
+                "story_states.previous_state, story_states.article_id, articles.url, story_states.sentence, "
+                "story_states.changed_at from story_states join articles on articles.id = story_states.article_id "
+                "left join topics on topics.id = story_states.topic order by story_states.id"):
+            story_id, topic, label = change.pop("story_id"), change.pop("topic"), change.pop("label")
+            entry = topics.setdefault(story_id, {}).setdefault(topic, {"topic": topic, "label": label, "history": []})
+            entry["state"] = change["state"]
+            entry["history"].append(change)
         return [{**row, "flagged": bool(row["flagged"]), "outlets": list(dict.fromkeys(json.loads(row["outlets"]))),
-                 "urls": json.loads(row["urls"])} for row in rows]
+                 "urls": json.loads(row["urls"]), "topics": list(topics.get(row["id"], {}).values())} for row in rows]
 
     def articles(self, *, flagged_only: bool = False) -> Iterator[dict]:
-        """Stored articles, oldest first, in the shape of `newswatch articles --json`."""
+        """Stored articles, oldest first, in the shape of `newswatch articles --json`: the best topic's
+        columns, and ``topics``, every topic the article reports (flagged or not)."""
         where = "where flagged = 1" if flagged_only else ""
+        found: dict[int, list[dict]] = {}
+        for row in self.db.query("select article_id, topic, flagged, score, state from article_topics "
+                                 "order by article_id, score desc"):
+            found.setdefault(row.pop("article_id"), []).append({**row, "flagged": bool(row["flagged"])})
         for row in self.db.query(
-            "select id, url, canonical_url, title, published, source, site_name, story_id, duplicate_of, "
+            "select id, url, canonical_url, title, published, source, site_name, story_id, duplicate_of, topic, "
             f"flagged, score, state, evidence, author, language, fetched_at from articles {where} order by id"
         ):
             row["flagged"] = bool(row["flagged"])
             row["evidence"] = json.loads(row["evidence"] or "[]")
+            row["topics"] = found.get(row["id"], [])
             yield row

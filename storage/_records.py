@@ -9,6 +9,13 @@ class AlertChannel:
 
     key: str
     label: str
+    # What the channel is told: "each" (every newly flagged story), "state" (and every change of a
+    # flagged story's state) or "digest" (both, gathered into one message per delivery).
+    mode: str = "state"
+
+    @property
+    def follows_states(self) -> bool:
+        return self.mode != "each"
 
 
 @dataclass(frozen=True)
@@ -39,5 +46,13 @@ class PendingAlert:
     score: float
     evidence: list[str] = field(default_factory=list)
     matched: list[str] = field(default_factory=list)
-    # The other outlets that carried the same story.
-    also_reported_by: list[str] = field(default_factory=list)
+    # The other outlets that carried the story, each {"outlet", "url"}: its first copy there.
+    also_reported_by: list[dict] = field(default_factory=list)
+    topic: str | None = None
+    topic_label: str | None = None
+    # The story's state before this change: None for its first alert.
+    previous_state: str | None = None
+    # The sentence that moved the story to ``state`` (None when no sentence names it).
+    state_sentence: str | None = None
+    # "new": the story's first alert on its topic; "state": a change of its state since.
+    kind: str = "new"

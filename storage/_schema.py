@@ -115,6 +115,59 @@ def _near_duplicate_scheme(db: sqlite_utils.Database) -> None:
     db.execute("create table neardup_scheme (scheme text not null)")
 
 
+def _topics_and_states(db: sqlite_utils.Database) -> None:
+    # Every topic an article reports (not only its best), each topic's label, a story's state per
+    # topic, and each change of that state with the article and sentence that made it.
+    db["topics"].create({"id": str, "label": str}, pk="id")
+    db["article_topics"].create(
+        {"article_id": int, "topic": str, "flagged": int, "score": float, "state": str, "state_sentence": str,
+         "evidence": str, "matched": str},
+        pk=("article_id", "topic"), not_null={"flagged", "score"}, foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["article_topics"].create_index(["topic"])
+    db["story_topics"].create(
+        {"story_id": int, "topic": str, "state": str, "score": float, "state_published": str,
+         "first_flagged": str, "changed_at": str},
+        pk=("story_id", "topic"), foreign_keys=[("story_id", "stories", "id")],
+    )
+    db["story_states"].create(
+        {"id": int, "story_id": int, "topic": str, "state": str, "previous_state": str, "article_id": int,
+         "sentence": str, "changed_at": str},
+        pk="id", not_null={"story_id", "topic", "article_id", "changed_at"},
+        foreign_keys=[("story_id", "stories", "id"), ("article_id", "articles", "id")],
+    )
+    db["story_states"].create_index(["story_id", "topic"])
+    db["articles"].add_column("topic", str)
+    # An alert is for one change of a story's state (its first flagging is one) and one channel.
+    db["alerts"].add_column("topic", str)
+    db["alerts"].add_column("change_id", int)
+    db.execute("drop index idx_alerts_story_id_channel")
+    db["alerts"].create_index(["channel", "change_id"], unique=True)
+    # What was stored before topics were: topic '' (any topic), which the first topic to flag the
+    # story again claims (Articles._claim_untopiced). Each flagged story's state is its first change,
+    # and its alerts are for that change, so nothing is alerted twice.
+    db.execute("insert into article_topics (article_id, topic, flagged, score, state, evidence, matched) "
+               "select id, '', flagged, score, state, evidence, matched from articles where score > 0")
+    flagged = db.execute(
+        "select stories.id, stories.state, stories.score, stories.first_seen, "
+        "(select min(id) from articles where story_id = stories.id and flagged = 1), "
+        "(select min(id) from articles where story_id = stories.id) from stories where flagged = 1").fetchall()
+    for story_id, state, score, first_seen, flagged_article, first_article in flagged:
+        db.execute("insert into story_topics (story_id, topic, state, score, first_flagged, changed_at) "
+                   "values (?, '', ?, ?, ?, ?)", [story_id, state, score, first_seen, first_seen])
+        change_id = db["story_states"].insert({
+            "story_id": story_id, "topic": "", "state": state, "article_id": flagged_article or first_article,
+            "changed_at": first_seen}).last_pk
+        db.execute("update alerts set change_id = ?, topic = '' where story_id = ?", [change_id, story_id])
+    # Webhook URLs carry their token in the path, a header or a parameter, which apprise's masking
+    # leaves in clear: such labels keep their scheme and host only.
+    for alert_id, label in db.execute("select id, channel_label from alerts where channel_label like 'json%' "
+                                      "or channel_label like 'form%' or channel_label like 'xml%'").fetchall():
+        scheme, _, rest = label.partition("://")
+        db.execute("update alerts set channel_label = ? where id = ?",
+                   [f"{scheme}://{rest.split('/')[0].split('?')[0].rpartition('@')[2]}/****", alert_id])
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "articles.matched", _matched_words),
@@ -126,6 +179,7 @@ MIGRATIONS = [
     (8, "backfill checkpoints", _backfill_checkpoints),
     (9, "site memory", _site_memory),
     (10, "near-duplicate signature scheme", _near_duplicate_scheme),
+    (11, "topics per article and story, story state history, alerts per state change", _topics_and_states),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

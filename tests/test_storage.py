@@ -287,7 +287,7 @@ def test_a_syndicated_copy_joins_the_story_from_another_process(tmp_path):
                                                                     original.article_id)
         assert copy.alerts_enqueued == 0
         (pending,) = second.pending_alerts([EMAIL.key])
-        assert pending.also_reported_by == ["Daily"]
+        assert pending.also_reported_by == [{"outlet": "Daily", "url": "https://daily.example/world/iran-meeting"}]
         (story,) = second.stories()
         assert story["outlets"] == ["Wire", "Daily"]
         assert story["urls"] == ["https://wire.example/iran", "https://daily.example/world/iran-meeting"]
