@@ -41,9 +41,17 @@ class BackfillAlertMode(StrEnum):
     none = "none"
 
 
+class ReclassifyAlertMode(StrEnum):
+    digest = "digest"
+    each = "each"
+    queue = "queue"
+    none = "none"
+
+
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON Lines instead of a table.")]
 DbOption = Annotated[Path | None, typer.Option("--db", help="SQLite store (default: NEWSWATCH_DB or ./newswatch.db).")]
-AlertOption = Annotated[list[str] | None, typer.Option("--alert", help="An apprise URL; repeatable.")]
+AlertOption = Annotated[list[str] | None, typer.Option(
+    "--alert", help="An alert channel: an apprise URL, optionally after each:, state: or digest:; repeatable.")]
 
 
 def _print_version(requested: bool) -> None:
@@ -185,10 +193,12 @@ def _summary_line(summary, heading: str = "Monitor run") -> str:
 
 
 def _stories_table(rows: list[dict]) -> Table:
-    table = Table("story", "title", "flagged", "state", "outlets", "copies", title="Stories")
+    table = Table("story", "title", "flagged", "topics and states", "outlets", "copies", title="Stories")
     for row in rows:
+        states = "; ".join(f"{t['label'] or t['topic']}: " + " → ".join(h["state"] or "?" for h in t["history"])
+                           for t in row["topics"])
         table.add_row(str(row["id"]), escape(row["title"] or ""), "[bold red]yes[/]" if row["flagged"] else "no",
-                      row["state"] or "", escape(", ".join(row["outlets"])), str(len(row["urls"])))
+                      escape(states), escape(", ".join(row["outlets"])), str(len(row["urls"])))
     return table
 
 
@@ -201,19 +211,23 @@ def _sources_table(rows: list[dict]) -> Table:
 
 
 def _alerts_table(rows: list[dict]) -> Table:
-    table = Table("id", "story", "title", "channel", "status", "attempts", "last error", "next try", title="Alerts")
+    table = Table("id", "story", "topic", "state", "title", "channel", "status", "attempts", "last error", "next try",
+                  title="Alerts")
     for row in rows:
-        table.add_row(str(row["id"]), str(row["story_id"]), escape(row["title"] or ""), escape(row["channel_label"]),
+        state = f"{row['previous_state']} → {row['state']}" if row["previous_state"] else row["state"] or ""
+        table.add_row(str(row["id"]), str(row["story_id"]), escape(row["topic"] or ""), escape(state),
+                      escape(row["title"] or ""), escape(row["channel_label"]),
                       row["status"], str(row["attempts"]), escape(row["last_error"] or ""),
                       row["next_attempt_at"] or "")
     return table
 
 
 def _articles_table(rows: list[dict]) -> Table:
-    table = Table("story", "title", "source", "flagged", "score", "state", title="Stored articles")
+    table = Table("story", "title", "source", "flagged", "topic", "score", "state", title="Stored articles")
     for row in rows:
         table.add_row(str(row["story_id"]), escape(row["title"] or row["url"]), escape(row["source"]),
-                      "[bold red]yes[/]" if row["flagged"] else "no", f"{row['score']:.2f}", row["state"] or "")
+                      "[bold red]yes[/]" if row["flagged"] else "no", escape(row["topic"] or ""), f"{row['score']:.2f}",
+                      row["state"] or "")
     return table
 
 
@@ -302,6 +316,47 @@ def digest(db: DbOption = None, alert: AlertOption = None) -> None:
     console.print(f"Digest: {outcome.sent} alert(s) sent, {outcome.failed} failed (retried later), "
                   f"{outcome.gave_up} given up")
     if outcome.failed or outcome.gave_up:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def reclassify(
+    topic: Annotated[str | None, typer.Option(help="Only this topic (its id in the topics file).")] = None,
+    since: Annotated[datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="Only articles published (or, undated, fetched) on or after this day.")] = None,
+    db: DbOption = None,
+    alert: AlertOption = None,
+    alert_mode: Annotated[ReclassifyAlertMode, typer.Option(
+        help="digest (one message per channel), each, queue (for the next `digest`) or none.")]
+        = ReclassifyAlertMode.digest,
+) -> None:
+    """Detect the stored articles again after the topics changed. Only stories a topic now flags for
+    the first time are alerted; state changes found are recorded, not alerted."""
+    from dataclasses import replace
+
+    from rich.progress import Progress
+
+    import pipeline
+    from detectors import load_topics
+    from storage import StoreBusy, run_lock
+
+    run = _prepare(db=db, alert=alert, alert_mode=alert_mode.value, reads_sources=False)
+    run = replace(run, topics=_load(load_topics, run.settings.topics))
+    try:
+        with run_lock(run.settings.db, wait=run.settings.lock_wait), _open_store(db) as store, \
+                Progress(console=console, transient=True) as shown:
+            task = shown.add_task("detecting stored articles", total=None)
+            result = _load(pipeline.reclassify, store, run, topic=topic, since=since.date() if since else None,
+                           progress=lambda done, total: shown.update(task, completed=done, total=total))
+            outcome = pipeline.deliver(store, run) if alert_mode.value not in ("queue", "none") else None
+    except StoreBusy as exc:
+        console.print(f"[yellow]skipped:[/yellow] {escape(str(exc))}; try again once it has finished")
+        raise typer.Exit(code=75) from None
+    console.print(f"Reclassified {result.articles} articles: {result.newly_flagged} stories newly flagged, "
+                  f"{result.state_changes} state changes recorded (not alerted); {result.alerts_enqueued} alerts "
+                  + (f"enqueued, {outcome.sent} sent, {outcome.failed} failed" if outcome else
+                     "enqueued for the next `newswatch digest`" if alert_mode.value == "queue" else "enqueued"))
+    if outcome and (outcome.failed or outcome.gave_up):
         raise typer.Exit(code=1)
 
 
@@ -544,7 +599,7 @@ def sources(
     _show(rows, as_json=as_json, table=_sources_table)
 
 
-alerts_app = typer.Typer(help="The alert outbox: list, retry, and test channels.", no_args_is_help=True)
+alerts_app = typer.Typer(help="The alert outbox: list, retry, cancel, and test channels.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 
 
@@ -559,17 +614,50 @@ def alerts_list(
     _show(rows, as_json=as_json, table=_alerts_table)
 
 
+def _known_alerts(store, ids: list[int]) -> dict[int, tuple[str, str, str]]:
+    """{id: (channel key, label, status)} of ``ids``; an error naming the ids the outbox lacks."""
+    known = store.alert_channels(ids)
+    if unknown := [i for i in ids if i not in known]:
+        raise _fail(f"no alert {', '.join(map(str, unknown))} in the outbox (see `newswatch alerts list`)")
+    return known
+
+
+def _retarget(store, ids: list[int], known: dict, channels: list[str]) -> None:
+    """Move the alerts ``ids`` to the one of ``channels`` of their scheme: the corrected URL of their
+    channel. An error when an alert's scheme has no such URL, or two."""
+    import alerts
+
+    configured = [alerts.channel_for(spec) for spec in channels]
+    for alert_id in ids:
+        key, label, _ = known[alert_id]
+        if any(c.key == key for c in configured):
+            continue  # already one of these channels
+        scheme = label.split("://", 1)[0]
+        same = [c for c in configured if c.label.split("://", 1)[0] == scheme]
+        if len(same) != 1:
+            raise _fail(f"alert {alert_id} is for {label}: give exactly one --alert URL of scheme {scheme}:// to "
+                        f"send it there instead ({len(same)} given)")
+        store.retarget_alerts([alert_id], same[0])
+
+
 @alerts_app.command("retry")
 def alerts_retry(
     ids: Annotated[list[int] | None, typer.Argument(help="Alert ids (default: every failed one).")] = None,
     db: DbOption = None,
-    alert: AlertOption = None,
+    alert: Annotated[list[str] | None, typer.Option(
+        help="A channel URL; with alert ids, their channel's corrected URL (same scheme): they are sent there "
+             "instead. Repeatable.")] = None,
 ) -> None:
     """Make failed and given-up alerts due now, and deliver them to the configured channels."""
     import pipeline
+    from storage import run_lock
 
     run = _prepare(db=db, alert=alert, reads_sources=False)
-    with _open_store(db) as store:
+    with _open_store(db) as store, run_lock(store.path, wait=None):
+        if ids:
+            known = _known_alerts(store, ids)
+            if alert:
+                _retarget(store, ids, known, run.channel_urls())
         due = store.retry_alerts(ids or [])
         outcome = pipeline.deliver(store, run)
     console.print(f"{due} alert(s) made due; {outcome.sent} sent, {outcome.failed} failed again, "
@@ -577,9 +665,25 @@ def alerts_retry(
     unmatched = due - outcome.sent - outcome.failed - outcome.gave_up
     if unmatched > 0:
         console.print(f"{unmatched} alert(s) belong to channels not configured here: pass their URL with "
-                      "--alert or set NEWSWATCH_ALERT_URLS")
+                      "--alert (a corrected one, with their ids) or set NEWSWATCH_ALERT_URLS")
     if outcome.failed or outcome.gave_up:
         raise typer.Exit(code=1)
+
+
+@alerts_app.command("cancel")
+def alerts_cancel(
+    ids: Annotated[list[int], typer.Argument(help="Alert ids.")],
+    db: DbOption = None,
+) -> None:
+    """Cancel alerts not sent yet: they are never sent."""
+    from storage import run_lock
+
+    with _open_store(db) as store, run_lock(store.path, wait=None):
+        known = _known_alerts(store, ids)
+        if sent := [i for i in ids if known[i][2] == "sent"]:
+            raise _fail(f"alert {', '.join(map(str, sent))} was sent already: nothing to cancel")
+        cancelled = store.cancel_alerts(ids)
+    console.print(f"{cancelled} alert(s) cancelled")
 
 
 @alerts_app.command("test")

@@ -16,6 +16,7 @@ from ._backfill import (
     save_failed_sources,
     store_chunk,
 )
+from ._reclassify import Reclassified, reclassify
 from ._records import Harvest, Plan, RunSummary
 from ._settings import DEFAULT_DB, Settings, load_settings, split_list
 from ._steps import (
@@ -41,6 +42,7 @@ __all__ = [
     "Harvest",
     "Plan",
     "PreparedRun",
+    "Reclassified",
     "RunSummary",
     "Settings",
     "analyse",
@@ -58,6 +60,7 @@ __all__ = [
     "plan_chunk",
     "plan_sources",
     "prepare_run",
+    "reclassify",
     "record_source_health",
     "save_failed_sources",
     "save_harvests",

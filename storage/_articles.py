@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import sqlite_utils
 
@@ -125,8 +125,12 @@ class Articles:
                             alerts_enqueued=enqueued)
 
     def _record_topics(self, article_id: int, detections: Sequence[Detection]) -> None:
-        """Replace an article's topics with those ``detections`` found evidence of."""
-        self.db.execute("delete from article_topics where article_id = ?", [article_id])
+        """Replace what an article reports of the topics of ``detections`` (and of no topic, as
+        stored before topics were) with what they found evidence of."""
+        topic_ids = [d.topic for d in detections] + [""]
+        marks = ",".join("?" * len(topic_ids))
+        self.db.execute(f"delete from article_topics where article_id = ? and topic in ({marks})",
+                        [article_id, *topic_ids])
         for d in detections:
             if d.label:
                 self.db.execute("insert into topics (id, label) values (?, ?) on conflict (id) do update "
@@ -137,6 +141,39 @@ class Articles:
                     "matched) values (?, ?, ?, ?, ?, ?, ?, ?)",
                     [article_id, d.topic, int(d.flagged), d.score, d.state, d.state_sentence,
                      json.dumps(d.evidence, ensure_ascii=False), json.dumps(d.actors + d.terms, ensure_ascii=False)])
+
+    def article_ids(self, *, since: str | None = None) -> list[int]:
+        """The stored articles published (or, undated, fetched) on or after ``since``; all without it."""
+        return [row[0] for row in self.db.execute(
+            "select id from articles where ? is null or coalesce(published, fetched_at) >= ? order by id",
+            [since, since])]
+
+    def redetect(self, article_ids: list[int], detect: Callable[[str | None, str], list[Detection]],
+                 channels: Iterable[AlertChannel] = ()) -> None:
+        """Detect these stored articles again with ``detect(title, text)``, in one transaction: their
+        topics replaced, their own columns made their best topic's, their stories' states moved. Only
+        a story a topic now flags for the first time is alerted (to ``channels``); a state change is
+        recorded, not alerted: it is old news. A story is never unflagged, nor an alert taken back."""
+        channels = list(channels)
+        with immediate_transaction(self.db.conn):
+            rows = self.db.execute(f"select id, story_id, published, title, text from articles "
+                                   f"where id in ({','.join('?' * len(article_ids))})", article_ids).fetchall()
+            for article_id, story_id, published, title, text in rows:
+                detections = detect(title, text)
+                self._record_topics(article_id, detections)
+                best = self.db.execute(
+                    "select topic, flagged, score, state, evidence, matched from article_topics "
+                    "where article_id = ? order by score desc, topic limit 1", [article_id]).fetchone()
+                columns = dict(zip(("topic", "flagged", "score", "state", "evidence", "matched"),
+                                   best or (None, 0, 0.0, None, "[]", "[]"), strict=True))
+                self.db.execute(f"update articles set {', '.join(f'{c} = ?' for c in columns)} where id = ?",
+                                [*columns.values(), article_id])
+                self.track_story_states(story_id, article_id, published, detections, channels, alert_changes=False)
+
+    def state_counts(self) -> dict[str, int]:
+        """How many story topics, state changes and alerts the store holds (what a reclassification added)."""
+        return {table: self.db.execute(f"select count(*) from {table}").fetchone()[0]
+                for table in ("story_topics", "story_states", "alerts")}
 
     def track_story_states(self, story_id: int, article_id: int, published: str | None,
                            detections: Sequence[Detection], channels: Iterable[AlertChannel], *,
