@@ -12,8 +12,10 @@ import apprise
 
 from storage import AlertChannel
 
-# apprise's DEBUG lines can carry whole URLs; keep them out of any log.
+# apprise's DEBUG lines can carry whole URLs, and those of urllib3 (under apprise's HTTP requests) a
+# webhook's path and query, tokens and all: keep them out of any log.
 logging.getLogger("apprise").setLevel(logging.WARNING)
+logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
 def _without_urls(record: logging.LogRecord) -> bool:

@@ -538,3 +538,115 @@ def test_extract_reports_each_bad_file_and_extracts_real_pages_with_odd_starts(t
     assert rows[str(utf16)]["title"] == title
     assert rows[str(tmp_path / "missing.html")]["error"] == "No such file or directory"
     assert "error" in rows[str(corrupt)]
+
+
+def dead_mail_url() -> str:
+    from newswatch.loopback import free_port
+
+    return f"mailto://127.0.0.1:{free_port()}?from=nw@example.org&to=desk@example.org"
+
+
+def alerts_listed(db) -> list[dict]:
+    return json_lines(runner.invoke(app, ["alerts", "list", "--db", str(db), "--json"]).stdout)
+
+
+def test_alerts_retry_sends_failed_alerts_to_their_channel_s_corrected_url_once(tmp_path, sources_file, mail):
+    from helpers import run_monitor
+
+    db = tmp_path / "news.db"
+    run_monitor(sources_file, db, [dead_mail_url()])
+    ids = [str(row["id"]) for row in alerts_listed(db)]
+    assert len(ids) == 2
+
+    wrong = runner.invoke(app, ["alerts", "retry", *ids, "--db", str(db), "--alert", "json://127.0.0.1:9/hook"])
+    assert wrong.exit_code == 1 and "give exactly one --alert URL of scheme mailto://" in wrong.stderr
+    fixed = runner.invoke(app, ["alerts", "retry", *ids, "--db", str(db), "--alert", mail.alert_url()])
+    assert fixed.exit_code == 0, fixed.output
+    assert "2 alert(s) made due; 2 sent" in fixed.stderr
+    assert [row["status"] for row in alerts_listed(db)] == ["sent", "sent"]
+    assert all(row["channel_label"].startswith(f"mailto://127.0.0.1:{mail.port}") for row in alerts_listed(db))
+    again = runner.invoke(app, ["alerts", "retry", *ids, "--db", str(db), "--alert", mail.alert_url()])
+    assert again.exit_code == 0 and "0 alert(s) made due; 0 sent" in again.stderr
+    assert len(mail.messages) == 2
+
+
+def test_alerts_cancel_and_unknown_ids(tmp_path, sources_file, mail):
+    from helpers import run_monitor
+
+    db = tmp_path / "news.db"
+    dead = dead_mail_url()
+    run_monitor(sources_file, db, [dead])
+    first, second = (str(row["id"]) for row in alerts_listed(db))
+    cancelled = runner.invoke(app, ["alerts", "cancel", first, "--db", str(db)])
+    assert cancelled.exit_code == 0 and "1 alert(s) cancelled" in cancelled.stderr
+    assert [row["status"] for row in alerts_listed(db)] == ["cancelled", "failed"]
+    retried = runner.invoke(app, ["alerts", "retry", "--db", str(db), "--alert", dead])
+    assert "1 alert(s) made due" in retried.stderr  # the cancelled one stays cancelled
+    for command in (["alerts", "retry", "999", first], ["alerts", "cancel", "999"]):
+        unknown = runner.invoke(app, [*command, "--db", str(db)])
+        assert unknown.exit_code == 1 and "error: no alert 999 in the outbox" in unknown.stderr
+    sent = runner.invoke(app, ["alerts", "retry", second, "--db", str(db), "--alert", mail.alert_url()])
+    assert sent.exit_code == 0, sent.output
+    refused = runner.invoke(app, ["alerts", "cancel", second, "--db", str(db)])
+    assert refused.exit_code == 1 and f"alert {second} was sent already" in refused.stderr
+
+
+def test_webhook_secrets_stay_out_of_alerts_list_the_store_and_logs(tmp_path, sources_file, caplog):
+    import logging
+    import sqlite3
+
+    from helpers import run_monitor
+    from newswatch.loopback import LoopbackSite
+
+    secrets = ["PATHT0KEN", "H3ADERT0KEN", "PARAMT0KEN"]
+    db = tmp_path / "news.db"
+    caplog.set_level(logging.DEBUG)
+    with LoopbackSite({"/hooks/PATHT0KEN": Response(b"down", "text/plain", status=503)}) as hook:
+        port = hook.base_url.rsplit(":", 1)[1]
+        run_monitor(sources_file, db, [f"json://127.0.0.1:{port}/hooks/PATHT0KEN?+X-Api-Key=H3ADERT0KEN&-apikey=PARAMT0KEN"])
+    assert hook.requests and hook.requests[0].headers["X-Api-Key"] == "H3ADERT0KEN"  # they were used
+    table = runner.invoke(app, ["alerts", "list", "--db", str(db)], env={"COLUMNS": "400"}).stdout
+    listed = alerts_listed(db)
+    assert listed[0]["status"] == "failed" and listed[0]["channel_label"].startswith(f"json://127.0.0.1:{port}/****/****")
+    dump = "\n".join(sqlite3.connect(db).iterdump())
+    for secret in secrets:
+        assert secret not in table + json.dumps(listed) + dump + caplog.text, secret
+
+
+def test_reclassify_after_adding_a_topic_alerts_only_the_newly_flagged_story(tmp_path, sources_file, mail,
+                                                                              monkeypatch):
+    import seeds
+    from detectors import detect_each, load_topics
+    from extractors import Article
+    from helpers import VENEZUELA_TOPICS, run_monitor
+
+    db = tmp_path / "news.db"
+    run_monitor(sources_file, db, [mail.alert_url()])
+    assert len(mail.messages) == 2
+    venezuela = Article(url="https://wire.example/venezuela", canonical_url=None,
+                        title="US and Venezuela agree to resume talks",
+                        text="The United States and Venezuela agreed on Friday to resume negotiations in Doha next week.")
+    with Store(db) as store:
+        saved = store.save_article(venezuela, detect_each(load_topics(seeds.TOPICS_FILE), title=venezuela.title,
+                                                          text=venezuela.text), source="Wire")
+    assert saved.alerts_enqueued == 0  # no topic of the first file flags it
+    (tmp_path / "topics.toml").write_text(VENEZUELA_TOPICS)
+    monkeypatch.setenv("NEWSWATCH_TOPICS", str(tmp_path / "topics.toml"))
+
+    first = runner.invoke(app, ["reclassify", "--db", str(db), "--alert", mail.alert_url()])
+    assert first.exit_code == 0, first.output
+    assert "Reclassified 5 articles: 1 stories newly flagged, 0 state changes recorded (not alerted); 1 alerts " \
+           "enqueued, 1 sent" in first.stderr
+    assert [m["subject"] for m in mail.messages[2:]] == ["[newswatch] 1 new stories"]  # a digest, by default
+    assert "US–Venezuela talks: scheduled" in mail.messages[2].get_body(("plain",)).get_content()
+    again = runner.invoke(app, ["reclassify", "--db", str(db), "--alert", mail.alert_url()])
+    assert "0 stories newly flagged" in again.stderr and len(mail.messages) == 3
+
+    stories = {row["title"]: row for row in json_lines(runner.invoke(app, ["stories", "--db", str(db), "--json"]).stdout)}
+    assert [t["topic"] for t in stories[venezuela.title]["topics"]] == ["us-venezuela-talks"]
+    articles = json_lines(runner.invoke(app, ["articles", "--db", str(db), "--json"]).stdout)
+    (stored,) = [row for row in articles if row["url"] == venezuela.url]
+    assert stored["topic"] == "us-venezuela-talks" and stored["flagged"]
+    assert [t["topic"] for t in stored["topics"] if t["flagged"]] == ["us-venezuela-talks"]
+    unknown = runner.invoke(app, ["reclassify", "--db", str(db), "--topic", "us-cuba-talks"])
+    assert unknown.exit_code == 1 and "no topic 'us-cuba-talks'" in unknown.stderr

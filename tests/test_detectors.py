@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import seeds
-from helpers import seed_paragraphs
+from helpers import VENEZUELA_TOPICS, seed_paragraphs
 from detectors import SemanticUnavailable, detect, detect_each, detect_topics, load_topics, semantic_detect, with_second_opinion
 from detectors import _semantic
 from detectors._sentences import split_sentences
@@ -375,17 +375,6 @@ def test_a_run_on_sentence_is_cut_into_pieces_with_nothing_lost():
 def test_a_run_on_sentence_is_still_flagged():
     text = "Officials said " + "the United States and Iran held talks in Oman, " * 3000 + "and more will follow."
     assert detect_topics(TOPICS, title=None, text=text).flagged
-
-
-VENEZUELA_TOPICS = f'''
-include = ["{seeds.TOPICS_FILE}"]
-
-[topics.us-venezuela-talks]
-extends = "us-iran-talks"
-label = "US–Venezuela talks"
-side_a = ["United States", "U.S.", "US", "American", "Washington", "Trump", "Rubio"]
-side_b = ["Venezuela", "Venezuelan", "Caracas", "Maduro"]
-'''
 
 
 def test_a_topic_extends_another_in_a_few_lines(tmp_path):

@@ -3,6 +3,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -498,3 +499,59 @@ def test_run_lock_is_exclusive_and_released_when_the_holder_dies(tmp_path):
     holder.wait()
     with run_lock(db, wait=5):  # the operating system released the dead holder's lock
         pass
+
+
+def test_an_article_that_reports_two_topics_keeps_both_and_alerts_each(store):
+    iran = Detection("us-iran-talks", True, 0.9, ["US and Iran met."], "held or ongoing", label="US–Iran talks")
+    venezuela = Detection("us-venezuela-talks", True, 0.6, ["US and Venezuela agreed to meet."], "scheduled",
+                          label="US–Venezuela talks")
+    quiet = Detection("us-cuba-talks", False, 0.0)
+    saved = store.save_article(article("https://a.example/1"), [venezuela, quiet, iran], source="A", channels=[EMAIL])
+    assert saved.alerts_enqueued == 2  # one per topic
+    (row,) = store.articles()
+    assert (row["topic"], row["state"]) == ("us-iran-talks", "held or ongoing")  # the best topic's
+    assert [(t["topic"], t["flagged"], t["state"]) for t in row["topics"]] == [
+        ("us-iran-talks", True, "held or ongoing"), ("us-venezuela-talks", True, "scheduled")]
+    (story,) = store.stories()
+    assert [(t["topic"], t["label"], t["state"]) for t in story["topics"]] == [
+        ("us-iran-talks", "US–Iran talks", "held or ongoing"), ("us-venezuela-talks", "US–Venezuela talks", "scheduled")]
+    pending = store.pending_alerts([EMAIL.key])
+    assert [(p.topic, p.topic_label, p.state, p.evidence) for p in pending] == [
+        ("us-iran-talks", "US–Iran talks", "held or ongoing", ["US and Iran met."]),
+        ("us-venezuela-talks", "US–Venezuela talks", "scheduled", ["US and Venezuela agreed to meet."])]
+
+
+def test_a_store_from_before_topics_alerts_its_flagged_stories_no_more(tmp_path):
+    """A flagged, alerted story of a store made before topics were kept: the first topic to flag it
+    again claims it; its next copy alerts nothing, a state change alerts once; webhook labels lose
+    their secrets."""
+    import sqlite_utils
+
+    from storage._schema import MIGRATIONS
+
+    old = sqlite_utils.Database(tmp_path / "news.db")
+    for version, name, apply in MIGRATIONS[:-1]:
+        apply(old)
+        old["schema_migrations"].insert({"version": version, "name": name, "applied_at": "before"})
+    old["stories"].insert({"id": 1, "first_url": "https://a.example/1", "first_seen": "before", "flagged": 1,
+                           "state": "held or ongoing", "score": 0.9})
+    old["articles"].insert({"id": 1, "url": "https://a.example/1", "canonical_url": "https://a.example/1", "text": "t",
+                            "text_hash": "h", "source": "A", "story_id": 1, "flagged": 1, "score": 0.9,
+                            "state": "held or ongoing", "evidence": '["US and Iran met."]', "fetched_at": "before"})
+    old["alerts"].insert({"story_id": 1, "article_id": 1, "channel": EMAIL.key, "status": "sent", "attempts": 1,
+                          "channel_label": "json://hooks.example.org/T0KEN?-apikey=S3CRET", "created_at": "before"})
+    old.close()
+    with Store(tmp_path / "news.db") as store:
+        (label,) = [row["channel_label"] for row in store.alerts()]
+        assert label == "json://hooks.example.org/****"
+        copy = store.save_article(article("https://b.example/1", canonical="https://a.example/1"), FLAGGED,
+                                  source="B", channels=[EMAIL])
+        assert (copy.status, copy.alerts_enqueued) == ("duplicate", 0)
+        moved = replace(FLAGGED, state="agreed")
+        assert store.save_article(article("https://c.example/1", canonical="https://a.example/1"), moved,
+                                  source="C", channels=[EMAIL]).alerts_enqueued == 1
+        (story,) = store.stories()
+    (topic,) = story["topics"]
+    assert topic["topic"] == "us-iran-talks"
+    assert [(h["previous_state"], h["state"]) for h in topic["history"]] == [
+        (None, "held or ongoing"), ("held or ongoing", "agreed")]
