@@ -186,7 +186,8 @@ def _resolve(topic_id: str, tables: dict[str, tuple], resolved: dict[str, dict],
     if base_id not in tables:
         raise ValueError(f"{path}: topic {topic_id!r} extends {base_id!r}, which no topics file here defines")
     if base_id in chain or base_id == topic_id:
-        raise ValueError(f"{path}: topic {topic_id!r} extends itself in the end ({' → '.join((*chain, topic_id, base_id))})")
+        loop = " → ".join((*chain, topic_id, base_id))
+        raise ValueError(f"{path}: topic {topic_id!r} extends itself in the end ({loop})")
     base = _resolve(base_id, tables, resolved, (*chain, topic_id))
     inherited = {key: value for key, value in base.items() if key not in _NOT_INHERITED}
     resolved[topic_id] = _merged(inherited, table)
