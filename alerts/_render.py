@@ -132,12 +132,14 @@ def _more(facts: _Facts) -> str:
 
 
 def payload(alert: PendingAlert) -> dict:
-    """The alert as the JSON channel carries it (docs/alerts.md)."""
+    """The alert as the JSON channel carries it (docs/alerts.md): its quotes as the other channels
+    show them (the sentence that moved the state first, at most three, cut to 500 characters)."""
     return {
         "topic": alert.topic, "topic_label": alert.topic_label, "story_id": alert.story_id, "kind": alert.kind,
         "state": alert.state, "previous_state": alert.previous_state, "title": alert.title, "url": alert.url,
-        "outlet": alert.outlet, "published": alert.published, "score": alert.score, "evidence": alert.evidence,
-        "state_sentence": alert.state_sentence, "also_reported_by": alert.also_reported_by,
+        "outlet": alert.outlet, "published": alert.published, "score": alert.score,
+        "evidence": _facts(alert).evidence, "state_sentence": alert.state_sentence,
+        "also_reported_by": alert.also_reported_by,
     }
 
 

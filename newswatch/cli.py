@@ -499,7 +499,7 @@ def classify(
         "--semantic", help="Add the optional semantic scorer's verdict (needs newswatch[semantic]).")] = False,
 ) -> None:
     """Flag texts for the watch topics; print one JSON object per input line."""
-    from detectors import SemanticUnavailable, detect_topics, load_topics, semantic_detect_topics
+    from detectors import SemanticUnavailable, detect_each, load_topics, semantic_detect_topics
     from pipeline import load_settings
 
     topics = _load(load_topics, _load(load_settings).topics)
@@ -523,8 +523,10 @@ def classify(
                 failed += 1
                 console.print(f"[red]error:[/red] line {number}: {escape(str(exc))}")
                 continue
-            detection = detect_topics(topics, title=title, text=text)
-            output = {"id": item.get("id"), **detection.to_dict()}
+            detections = detect_each(topics, title=title, text=text)
+            output = {"id": item.get("id"), **detections[0].to_dict(),
+                      "topics": [{"topic": d.topic, "flagged": d.flagged, "score": d.score, "state": d.state}
+                                 for d in detections if d.evidence]}
             if semantic:
                 output["semantic"] = semantic_detect_topics(topics, title=title, text=text).to_dict()
             print(json.dumps(output, ensure_ascii=False))

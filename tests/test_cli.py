@@ -68,6 +68,21 @@ def test_classify_flags_seed_texts_and_not_teasers():
     assert not out["teaser-europe"]["flagged"] and not out["teaser-russia"]["flagged"]
 
 
+def test_classify_prints_every_topic_an_article_reports(tmp_path, monkeypatch):
+    from helpers import VENEZUELA_TOPICS
+
+    (tmp_path / "topics.toml").write_text(VENEZUELA_TOPICS)
+    monkeypatch.setenv("NEWSWATCH_TOPICS", str(tmp_path / "topics.toml"))
+    line = {"id": 1, "title": "A week of diplomacy",
+            "text": "The United States and Venezuela agreed to resume negotiations next week. The US envoy met "
+                    "Iran's foreign minister in Muscat on Monday. Iranian and American negotiators will meet "
+                    "again in Oman next month."}
+    (out,) = json_lines(runner.invoke(app, ["classify", "-"], input=json.dumps(line)).stdout)
+    assert (out["topic"], out["label"]) == ("us-iran-talks", "US–Iran talks")  # the best
+    assert [(t["topic"], t["flagged"], t["state"]) for t in out["topics"]] == [
+        ("us-iran-talks", True, "held or ongoing"), ("us-venezuela-talks", True, "scheduled")]
+
+
 def test_classify_reports_bad_lines_and_goes_on(tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_text('{"id": 1, "title": "US and Iran hold talks", "text": "Envoys met."}\nnot json\n'

@@ -1,0 +1,81 @@
+"""What re-detecting a store costs after the topics changed (`newswatch reclassify`), against
+detection alone over the same texts, measured in the same run.
+
+    python benchmarks/reclassify.py [--datasets ../shared/datasets] [--copies 20]
+
+The store holds every article of the us-iran-talks development set, --copies times over (each copy
+its own story: other URL, a number in its text), stored with the seeds' topic. Then a second topic
+is added (the seeds' topic extended to the US and Venezuela, as README's "Add a topic" shows):
+  (a) detect_each with both topics over the same texts, in memory: the baseline;
+  (b) pipeline.reclassify over the store: reading each article, detecting it, replacing its topics
+      and moving its story's state in SQLite, a transaction per batch.
+Printed: articles, seconds of each, the ratio b/a (the store's share of the cost), articles per
+second of (b), and what (b) found: stories newly flagged and state changes recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import seeds  # noqa: E402
+from detectors import detect_each, load_topics  # noqa: E402
+from extractors import Article  # noqa: E402
+from pipeline import load_settings, prepare_run, reclassify  # noqa: E402
+from storage import Store  # noqa: E402
+
+SECOND_TOPIC = f'''
+include = ["{seeds.TOPICS_FILE}"]
+
+[topics.us-venezuela-talks]
+extends = "us-iran-talks"
+label = "US–Venezuela talks"
+side_a = ["United States", "U.S.", "US", "American", "Washington", "Trump", "Rubio"]
+side_b = ["Venezuela", "Venezuelan", "Caracas", "Maduro"]
+'''
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
+    parser.add_argument("--copies", type=int, default=20)
+    args = parser.parse_args()
+    rows = [json.loads(line) for line in (args.datasets / "us-iran-talks-dev" / "labeled.jsonl").read_text().splitlines()]
+    texts = [(row.get("title"), f"{row['text']} (copy {copy})") for copy in range(args.copies) for row in rows]
+    first_topics = load_topics(seeds.TOPICS_FILE)
+    with tempfile.TemporaryDirectory() as tmp:
+        db, topics_file = Path(tmp, "news.db"), Path(tmp, "topics.toml")
+        topics_file.write_text(SECOND_TOPIC)
+        with Store(db) as store, store.batch():
+            for number, (title, text) in enumerate(texts):
+                store.save_article(Article(url=f"https://bench.example/{number}", canonical_url=None, title=title,
+                                           text=text), detect_each(first_topics, title=title, text=text,
+                                                                   second_opinion=False), source="bench")
+        both = load_topics(topics_file)
+        started = time.perf_counter()
+        for title, text in texts:
+            detect_each(both, title=title, text=text)
+        detect_seconds = time.perf_counter() - started
+
+        run = replace(prepare_run(load_settings(db_path=db), alert_mode="none", reads_sources=False), topics=both)
+        with Store(db) as store:
+            started = time.perf_counter()
+            result = reclassify(store, run)
+            reclassify_seconds = time.perf_counter() - started
+    print(f"articles: {len(texts)} ({len(rows)} development articles x {args.copies})")
+    print(f"(a) detection alone, two topics: {detect_seconds:.2f} s")
+    print(f"(b) reclassify over the store:   {reclassify_seconds:.2f} s  ({reclassify_seconds / detect_seconds:.2f}x (a); "
+          f"{len(texts) / reclassify_seconds:.0f} articles/s)")
+    print(f"found: {result.newly_flagged} stories newly flagged, {result.state_changes} state changes recorded")
+
+
+if __name__ == "__main__":
+    main()
