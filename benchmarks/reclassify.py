@@ -4,7 +4,8 @@ detection alone over the same texts, measured in the same run.
     python benchmarks/reclassify.py [--datasets ../shared/datasets] [--copies 20]
 
 The store holds every article of the us-iran-talks development set, --copies times over (each copy
-its own story: other URL, a number in its text), stored with the seeds' topic. Then a second topic
+its own story: other URL, a number in its text; every other copy with Iran's names made
+Venezuela's), stored with the seeds' topic. Then a second topic
 is added (the seeds' topic extended to the US and Venezuela, as README's "Add a topic" shows):
   (a) detect_each with both topics over the same texts, in memory: the baseline;
   (b) pipeline.reclassify over the store: reading each article, detecting it, replacing its topics
@@ -43,13 +44,27 @@ side_b = ["Venezuela", "Venezuelan", "Caracas", "Maduro"]
 '''
 
 
+# Every other copy moves its story to Venezuela, so that the second topic has stories to flag.
+_TO_VENEZUELA = {"Iranians": "Venezuelans", "Iranian": "Venezuelan", "Iran": "Venezuela", "Tehran": "Caracas"}
+
+
+def _moved(text: str, copy: int) -> str:
+    if copy % 2 == 0:
+        return text
+    for old, new in _TO_VENEZUELA.items():
+        text = text.replace(old, new)
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--copies", type=int, default=20)
     args = parser.parse_args()
-    rows = [json.loads(line) for line in (args.datasets / "us-iran-talks-dev" / "labeled.jsonl").read_text().splitlines()]
-    texts = [(row.get("title"), f"{row['text']} (copy {copy})") for copy in range(args.copies) for row in rows]
+    labeled = args.datasets / "us-iran-talks-dev" / "labeled.jsonl"
+    rows = [json.loads(line) for line in labeled.read_text().splitlines()]
+    texts = [(_moved(row.get("title") or "", copy), f"{_moved(row['text'], copy)} (copy {copy})")
+             for copy in range(args.copies) for row in rows]
     first_topics = load_topics(seeds.TOPICS_FILE)
     with tempfile.TemporaryDirectory() as tmp:
         db, topics_file = Path(tmp, "news.db"), Path(tmp, "topics.toml")
@@ -72,8 +87,8 @@ def main() -> None:
             reclassify_seconds = time.perf_counter() - started
     print(f"articles: {len(texts)} ({len(rows)} development articles x {args.copies})")
     print(f"(a) detection alone, two topics: {detect_seconds:.2f} s")
-    print(f"(b) reclassify over the store:   {reclassify_seconds:.2f} s  ({reclassify_seconds / detect_seconds:.2f}x (a); "
-          f"{len(texts) / reclassify_seconds:.0f} articles/s)")
+    print(f"(b) reclassify over the store:   {reclassify_seconds:.2f} s  "
+          f"({reclassify_seconds / detect_seconds:.2f}x (a); {len(texts) / reclassify_seconds:.0f} articles/s)")
     print(f"found: {result.newly_flagged} stories newly flagged, {result.state_changes} state changes recorded")
 
 
