@@ -47,7 +47,7 @@ def test_the_flow_gives_the_second_opinion_the_extraction_processes_leave_out(tm
     page = FetchedPage(archive.url(markets.path), archive.url(markets.path), "text/html",
                        archive.routes[markets.path].body)
     with analysis_pool(ROOT / "seeds" / "topics.toml", workers=1) as pool:
-        in_worker = pool.submit(analyse, page).result(timeout=60).detection
+        (in_worker,) = pool.submit(analyse, page).result(timeout=60).detections
     assert in_worker.evidence and not in_worker.flagged  # the extraction processes detect by the rules
 
     summary = run_backfill(tmp_path, alert_mode="none")

@@ -158,7 +158,8 @@ def test_demo_twice_sends_one_round_of_alerts(tmp_path):
     first = runner.invoke(app, ["demo", "--db", str(db)], env={"COLUMNS": "200"})
     assert first.exit_code == 0, first.output
     assert "2 alert email(s) received" in first.stdout
-    assert "[newswatch] Iran: We Rejected Trump's Push For A Secret Face To Face Meeting" in first.stdout
+    assert "[US–Iran talks · rejected or denied] Iran: We Rejected Trump's Push For A Secret Face To Face Meeting" \
+        in first.stdout
     assert "evidence:" in first.stdout
 
     second = runner.invoke(app, ["demo", "--db", str(db)], env={"COLUMNS": "200"})
