@@ -343,7 +343,7 @@ def reclassify(
     run = _prepare(db=db, alert=alert, alert_mode=alert_mode.value, reads_sources=False)
     run = replace(run, topics=_load(load_topics, run.settings.topics))
     try:
-        with run_lock(run.settings.db, wait=run.settings.lock_wait), _open_store(db) as store, \
+        with _open_store(db) as store, run_lock(store.path, wait=run.settings.lock_wait), \
                 Progress(console=console, transient=True) as shown:
             task = shown.add_task("detecting stored articles", total=None)
             result = _load(pipeline.reclassify, store, run, topic=topic, since=since.date() if since else None,
