@@ -1,6 +1,7 @@
-"""Alert delivery through apprise: channel identity, message rendering, sending."""
+"""Alert delivery through apprise: channels (a URL and its mode) and their masked identity,
+message rendering for each kind of channel, sending."""
 
-from ._channels import CHANNEL_MODES, channel_for, mask_url, split_channel
+from ._channels import channel_for, mask_url
 from ._deliver import (
     Deliveries,
     DeliveryError,
@@ -11,10 +12,9 @@ from ._deliver import (
     send_source_notice,
     send_test_message,
 )
-from ._render import Message, markdown_link, markdown_text, payload, render_alert, render_digest
+from ._render import Message, markdown_link, markdown_text, render_alert, render_digest
 
 __all__ = [
-    "CHANNEL_MODES",
     "Deliveries",
     "DeliveryError",
     "Message",
@@ -24,12 +24,10 @@ __all__ = [
     "markdown_link",
     "markdown_text",
     "mask_url",
-    "payload",
     "render_alert",
     "render_digest",
     "send_alert",
     "send_digest",
     "send_source_notice",
     "send_test_message",
-    "split_channel",
 ]

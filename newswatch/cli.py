@@ -244,7 +244,7 @@ def _report(summary, heading: str = "Monitor run") -> None:
 def run(
     sources: Annotated[Path | None, typer.Option(help="Sources TOML (default: seeds/sources.toml).")] = None,
     db: DbOption = None,
-    alert: Annotated[list[str] | None, typer.Option(help="An apprise URL to alert; repeatable.")] = None,
+    alert: AlertOption = None,
     alert_mode: Annotated[AlertMode, typer.Option(
         help="each, digest, queue (kept for the next `digest` run) or none.")] = AlertMode.each,
 ) -> None:
@@ -272,7 +272,7 @@ def backfill(
     urls: Annotated[Path | None, typer.Option(
         help="A file of article URLs, one per line, instead of the sources' feeds and sitemaps.")] = None,
     db: DbOption = None,
-    alert: Annotated[list[str] | None, typer.Option(help="An apprise URL to alert; repeatable.")] = None,
+    alert: AlertOption = None,
     alert_mode: Annotated[BackfillAlertMode, typer.Option(
         help="digest (one message per channel at the end), each or none.")] = BackfillAlertMode.digest,
     chunk_size: Annotated[int | None, typer.Option(
