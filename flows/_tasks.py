@@ -3,6 +3,7 @@ Each task calls one step of the pipeline package; the store is opened once per f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import date
 
@@ -16,7 +17,7 @@ import alerts
 import pipeline
 from detectors import Topic
 from pipeline import BackfillPlan, Chunk, Harvest, Plan, PreparedRun, RunSummary
-from sources import FetchSettings
+from sources import FetchSession, FetchSettings
 from storage import Store, run_lock
 
 # The Prefect Secret block that holds alert URLs for deployments: a string of URLs, or a list.
@@ -44,8 +45,9 @@ def discover_sources(run: PreparedRun, store: Store) -> list[Plan]:
 
 
 @task(name="collect-source", **IN_MEMORY, **NETWORK_RETRIES)
-def collect_source(plan: Plan, *, fetch: FetchSettings, topics: list[Topic]) -> Harvest:
-    return pipeline.collect(plan, fetch=fetch, topics=topics)
+def collect_source(plan: Plan, *, fetch: FetchSettings, topics: list[Topic],
+                   session: FetchSession | None = None) -> Harvest:
+    return pipeline.collect(plan, fetch=fetch, topics=topics, session=session)
 
 
 @task(name="store-articles", **IN_MEMORY)
@@ -66,21 +68,24 @@ def deliver_alerts(store: Store, run: PreparedRun, *, mode: str | None = None) -
 
 
 @task(name="plan-backfill", **IN_MEMORY, **NETWORK_RETRIES)
-def plan_backfill(run: PreparedRun, *, since: date, until: date, chunk_size: int) -> list[BackfillPlan]:
-    return pipeline.plan_backfill(run, since=since, until=until, chunk_size=chunk_size)
+def plan_backfill(run: PreparedRun, *, since: date, until: date) -> list[BackfillPlan]:
+    return pipeline.plan_backfill(run, since=since, until=until)
 
 
-@task(name="collect-chunk", task_run_name="collect {chunk.source} #{chunk.number}", **IN_MEMORY, **NETWORK_RETRIES)
-def collect_chunk(chunk: Chunk, plan: Plan, *, since: date, until: date, fetch: FetchSettings, topics: list[Topic],
-                  pool: Executor | None = None) -> Harvest:
-    """Here with the flow's extraction processes (``pool``), or on a Dask worker (no pool, no store)."""
-    return pipeline.collect_chunk(chunk, plan, since=since, until=until, fetch=fetch, topics=topics, pool=pool)
+@task(name="collect-chunk", task_run_name="collect chunk #{chunk.number}", **IN_MEMORY, **NETWORK_RETRIES)
+def collect_chunk(chunk: Chunk, plans: list[Plan], *, since: date, until: date, fetch: FetchSettings,
+                  topics: list[Topic], pool: Executor | None = None, session: FetchSession | None = None,
+                  on_fetched: Callable[[str], None] | None = None) -> list[Harvest]:
+    """Here with the flow's extraction processes (``pool``) and HTTP session, or on a Dask worker (no
+    pool, no session, no store)."""
+    return pipeline.collect_chunk(chunk, plans, since=since, until=until, fetch=fetch, topics=topics, pool=pool,
+                                  session=session, on_fetched=on_fetched)
 
 
-@task(name="store-chunk", task_run_name="store {chunk.source} #{chunk.number}", **IN_MEMORY)
-def store_chunk(store: Store, chunk: Chunk, harvest: Harvest, run: PreparedRun, *, key: str) -> RunSummary:
+@task(name="store-chunk", task_run_name="store chunk #{chunk.number}", **IN_MEMORY)
+def store_chunk(store: Store, chunk: Chunk, harvests: list[Harvest], run: PreparedRun, *, key: str) -> RunSummary:
     with run_lock(run.settings.db, wait=None):
-        return pipeline.store_chunk(store, chunk, harvest, run, key=key)
+        return pipeline.store_chunk(store, chunk, harvests, run, key=key)
 
 
 @task(name="publish-report", **IN_MEMORY)

@@ -23,11 +23,13 @@ from pipeline import (
     analysis_pool,
     backfill_key,
     check_range,
+    chunks_of,
     load_settings,
     plan_chunk,
     prepare_run,
     save_failed_sources,
 )
+from sources import FetchSession
 from storage import Store, run_lock
 
 from ._dask import dask_cluster
@@ -77,36 +79,41 @@ def backfill(since: date, until: date, sources_file: str | None = None, urls_fil
     settings = load_settings(db_path=db_path, sources_file=sources_file, dask_address=dask_address,
                              alert_urls=alert_urls)
     run = prepare_run(settings, alert_mode=alert_mode, urls_file=urls_file, fallback_alert_urls=alert_urls_from_block)
-    plans = plan_backfill(run, since=since, until=until, chunk_size=chunk_size)
+    plans = plan_backfill(run, since=since, until=until)
     key = backfill_key(since, until)
-    chunks = [chunk for plan in plans for chunk in plan.chunks]
+    chunks = chunks_of(plans, chunk_size)
     with Store(settings.db) as store:
         with run_lock(settings.db, wait=None):
             summary = save_failed_sources(store, plans, run)
         with (chunk_runner(settings.dask_address, topics_file=settings.topics, workers=workers or os.cpu_count() or 1)
               if chunks else nullcontext((None, None, 0)) as (runner, pool, at_once),
-              PageProgress(sum(len(c.urls) for c in chunks), key="backfill-progress",
+              # One client for the run, and each host's robots.txt read once; not on Dask's workers.
+              FetchSession(run.fetch) if chunks and not settings.dask_address else nullcontext() as session,
+              PageProgress([url for c in chunks for url in c.urls], key="backfill-progress",
                            description=f"backfill {key}") as progress):
             # Chunks are collected `at_once`, some fetched while others are extracted; the flow stores
             # each in turn (the only writer).
             in_flight: deque = deque()
 
-            # The harvest is quoted, or Prefect walks each of its articles twice looking for futures (an
+            # The harvests are quoted, or Prefect walks each of their articles twice looking for futures (an
             # eighth of the flow process's CPU). Only here: quote() does not survive pickling for Dask.
             def store_oldest() -> None:
-                chunk, collecting = in_flight.popleft()
+                chunk, planned, collecting = in_flight.popleft()
                 summary.add(store_chunk(store, chunk, quote(collecting.result()), run, key=key))
-                progress.advance(len(chunk.urls))
+                progress.stored([url for plan in planned for url in plan.todo], counted=session is not None)
 
             for chunk in chunks:
-                plan = plan_chunk(store, chunk, run, key=key)
-                if plan is None:
+                planned = plan_chunk(store, chunk, run, key=key)
+                if planned is None:
                     summary.add(RunSummary(announced=len(chunk.urls)))
-                    progress.advance(len(chunk.urls))
+                    progress.stored(chunk.urls, counted=False)
                     continue
-                in_flight.append((chunk, runner.submit(collect_chunk, parameters={
-                    "chunk": chunk, "plan": plan, "since": since, "until": until, "fetch": run.fetch,
-                    "topics": run.topics, "pool": pool})))
+                todo = {url for plan in planned for url in plan.todo}
+                progress.stored([url for url in chunk.urls if url not in todo], counted=False)  # stored before
+                in_flight.append((chunk, planned, runner.submit(collect_chunk, parameters={
+                    "chunk": chunk, "plans": planned, "since": since, "until": until, "fetch": run.fetch,
+                    "topics": run.topics, "pool": pool, "session": session,
+                    "on_fetched": progress.fetched if session else None})))
                 if len(in_flight) == at_once:
                     store_oldest()
             while in_flight:

@@ -9,6 +9,7 @@ from prefect.utilities.annotations import quote
 from pydantic import SecretStr
 
 from pipeline import Harvest, Plan, RunSummary, crashed_harvest, load_settings, prepare_run
+from sources import FetchSession
 from storage import Store, StoreBusy, run_lock
 
 from ._tasks import (
@@ -49,10 +50,13 @@ def monitor(sources_file: str | None = None, db_path: str | None = None,
     try:
         with run_lock(settings.db, wait=settings.lock_wait), Store(settings.db) as store:
             plans = discover_sources(run, store)
-            # One task per source with pages to fetch; a source with nothing new needs none.
-            collecting = {plan.source: collect_source.submit(plan, fetch=run.fetch, topics=run.topics)
-                          for plan in plans if plan.todo}
-            outcomes = {source: future.result(raise_on_failure=False) for source, future in collecting.items()}
+            # One task per source with pages to fetch (a source with nothing new needs none), all over
+            # one HTTP client.
+            with FetchSession(run.fetch) as session:
+                collecting = {plan.source: collect_source.submit(plan, fetch=run.fetch, topics=run.topics,
+                                                                 session=session)
+                              for plan in plans if plan.todo}
+                outcomes = {source: future.result(raise_on_failure=False) for source, future in collecting.items()}
             harvests = [_harvest(plan, outcomes.get(plan.source)) for plan in plans]
             # Quoted: Prefect need not walk every article looking for futures.
             summary = store_harvests(store, quote(harvests), run)

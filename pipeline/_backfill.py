@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date
 
 from detectors import Topic
-from sources import FetchSettings, SourceError, discover_many, parse_day
+from sources import FetchSession, FetchSettings, SourceError, discover_many, parse_day
 from storage import Store
 
 from ._records import Harvest, Plan, RunSummary
-from ._steps import PreparedRun, collect, deliver, save_harvests
+from ._steps import PreparedRun, collect_plans, deliver, save_harvests
 
 log = logging.getLogger("newswatch.pipeline")
 
@@ -23,20 +25,29 @@ DEFAULT_CHUNK_SIZE = 50
 
 @dataclass
 class Chunk:
-    """A slice of one source's backfill: the unit of work, of memory and of resumption."""
+    """A slice of a backfill: the unit of work, of memory and of resumption. Its pages come from
+    every source with pages left, taken in turn, so that many hosts are fetched at once and no one
+    host's politeness sets the pace."""
 
-    source: str
     number: int
-    urls: list[str]
-    # The entries' dates as the source gives them (none for undated entries).
+    # Each source's pages in this chunk.
+    parts: dict[str, list[str]]
+    # The entries' dates as the sources give them (none for undated entries).
     entry_dates: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def urls(self) -> list[str]:
+        return [url for urls in self.parts.values() for url in urls]
 
 
 @dataclass
 class BackfillPlan:
+    """What one source announces in the range, oldest first (undated entries last)."""
+
     source: str
     feed_url: str | None
-    chunks: list[Chunk] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    entry_dates: dict[str, str] = field(default_factory=dict)
     error: str | None = None
 
 
@@ -55,9 +66,9 @@ def _in_range(day: date | None, since: date, until: date) -> bool:
     return day is None or since <= day <= until
 
 
-def plan_backfill(run: PreparedRun, *, since: date, until: date, chunk_size: int) -> list[BackfillPlan]:
-    """Read every source's feed or sitemap in full (not conditionally) and chunk the entries dated
-    in the range, oldest first. Undated entries come last; their pages' own dates decide."""
+def plan_backfill(run: PreparedRun, *, since: date, until: date) -> list[BackfillPlan]:
+    """Read every source's feed or sitemap in full (not conditionally) and keep the entries dated in
+    the range, oldest first. Undated entries come last; their pages' own dates decide."""
     discoveries = discover_many(run.sources, run.fetch)
     plans = []
     for source in run.sources:
@@ -70,14 +81,32 @@ def plan_backfill(run: PreparedRun, *, since: date, until: date, chunk_size: int
             continue
         days = {entry.url: parse_day(entry.updated) for entry in found.entries}
         dates = {entry.url: entry.updated for entry in found.entries if entry.updated}
-        urls = sorted((url for url, day in days.items() if _in_range(day, since, until)),
-                      key=lambda url: (days[url] or date.max, url))
-        for number, start in enumerate(range(0, len(urls), chunk_size)):
-            part = urls[start:start + chunk_size]
-            plan.chunks.append(Chunk(source.name, number, part, {url: dates[url] for url in part if url in dates}))
-        log.info("%s: %d of %d entries in %s..%s, %d chunks", source.name, len(urls), len(days), since, until,
-                 len(plan.chunks))
+        plan.urls = sorted((url for url, day in days.items() if _in_range(day, since, until)),
+                           key=lambda url: (days[url] or date.max, url))
+        plan.entry_dates = {url: dates[url] for url in plan.urls if url in dates}
+        log.info("%s: %d of %d entries in %s..%s", source.name, len(plan.urls), len(days), since, until)
     return plans
+
+
+def chunks_of(plans: list[BackfillPlan], chunk_size: int) -> list[Chunk]:
+    """The sources' pages in chunks of ``chunk_size``, each source's in its order, the sources taken
+    in turn a page at a time: a chunk holds pages of as many hosts as have pages left. The same
+    plans make the same chunks, so a rerun finds its checkpoints."""
+    queues = [(plan.source, deque(plan.urls)) for plan in plans if plan.urls]
+    taken: list[tuple[str, str]] = []
+    while queues:
+        for source, urls in queues:
+            taken.append((source, urls.popleft()))
+        queues = [(source, urls) for source, urls in queues if urls]
+    dates = {url: day for plan in plans for url, day in plan.entry_dates.items()}
+    chunks = []
+    for number, start in enumerate(range(0, len(taken), chunk_size)):
+        parts: dict[str, list[str]] = {}
+        for source, url in taken[start:start + chunk_size]:
+            parts.setdefault(source, []).append(url)
+        chunks.append(Chunk(number, parts, {url: dates[url] for _, url in taken[start:start + chunk_size]
+                                            if url in dates}))
+    return chunks
 
 
 def save_failed_sources(store: Store, plans: list[BackfillPlan], run: PreparedRun) -> RunSummary:
@@ -86,34 +115,46 @@ def save_failed_sources(store: Store, plans: list[BackfillPlan], run: PreparedRu
     return save_harvests(store, failed, run) if failed else RunSummary()
 
 
-def plan_chunk(store: Store, chunk: Chunk, run: PreparedRun, *, key: str) -> Plan | None:
-    """The chunk's pages not stored yet, with what the store learnt of their sites; None when the
-    chunk was finished before (and none of its pages failed and may be retried)."""
-    retry = set(store.urls_to_retry(chunk.source, max_attempts=run.settings.max_attempts)) & set(chunk.urls)
-    if not retry and store.chunk_done(key, chunk.source, chunk.number, chunk.urls):
+def plan_chunk(store: Store, chunk: Chunk, run: PreparedRun, *, key: str) -> list[Plan] | None:
+    """Each of the chunk's sources' pages not stored yet, with what the store learnt of their sites;
+    None when the chunk was finished before (and none of its pages failed and may be retried)."""
+    attempts = run.settings.max_attempts
+    retry = {url for source in chunk.parts for url in store.urls_to_retry(source, max_attempts=attempts)}
+    if not retry & set(chunk.urls) and all(store.chunk_done(key, source, chunk.number, urls)
+                                           for source, urls in chunk.parts.items()):
         return None
     known = store.known_urls(chunk.urls)
-    todo = [url for url in chunk.urls if url not in known]
-    return Plan(source=chunk.source, feed_url=None, announced=len(chunk.urls), todo=todo,
-                entry_dates=chunk.entry_dates, site_memory=store.site_memories(todo))
+    plans = []
+    for source, urls in chunk.parts.items():
+        todo = [url for url in urls if url not in known]
+        plans.append(Plan(source=source, feed_url=None, announced=len(urls), todo=todo,
+                          entry_dates={url: chunk.entry_dates[url] for url in urls if url in chunk.entry_dates},
+                          site_memory=store.site_memories(todo)))
+    return plans
 
 
-def collect_chunk(chunk: Chunk, plan: Plan, *, since: date, until: date, fetch: FetchSettings, topics: list[Topic],
-                  pool: Executor | None = None) -> Harvest:
-    """Fetch, extract and detect a chunk's planned pages. An undated entry is kept when its page's
-    own date is in the range, or unknown."""
-    harvest = collect(plan, fetch=fetch, topics=topics, pool=pool)
-    harvest.articles = [(article, detections) for article, detections in harvest.articles
-                        if article.url in chunk.entry_dates or _in_range(parse_day(article.published), since, until)]
-    return harvest
+def collect_chunk(chunk: Chunk, plans: list[Plan], *, since: date, until: date, fetch: FetchSettings,
+                  topics: list[Topic], pool: Executor | None = None, session: FetchSession | None = None,
+                  on_fetched: Callable[[str], None] | None = None) -> list[Harvest]:
+    """Fetch (every source's pages at once), extract and detect a chunk's planned pages. An undated
+    entry is kept when its page's own date is in the range, or unknown."""
+    harvests = collect_plans(plans, fetch=fetch, topics=topics, pool=pool, session=session, on_fetched=on_fetched)
+    for harvest in harvests:
+        harvest.articles = [(article, detections) for article, detections in harvest.articles
+                            if article.url in chunk.entry_dates
+                            or _in_range(parse_day(article.published), since, until)]
+    return harvests
 
 
-def store_chunk(store: Store, chunk: Chunk, harvest: Harvest, run: PreparedRun, *, key: str) -> RunSummary:
-    """Store a chunk's articles and mark the chunk done, in one transaction."""
+def store_chunk(store: Store, chunk: Chunk, harvests: list[Harvest], run: PreparedRun, *, key: str) -> RunSummary:
+    """Store a chunk's articles and mark each of its sources' parts done, in one transaction."""
     with store.batch():
-        summary = save_harvests(store, [harvest], run)
-        store.finish_chunk(key, chunk.source, chunk.number, urls=chunk.urls,
-                           stored=summary.new + summary.revised, failed=len(harvest.failures))
+        summary = RunSummary()
+        for harvest in harvests:
+            part = save_harvests(store, [harvest], run)
+            summary.add(part)
+            store.finish_chunk(key, harvest.plan.source, chunk.number, urls=chunk.parts[harvest.plan.source],
+                               stored=part.new + part.revised, failed=len(harvest.failures))
     return summary
 
 
@@ -122,16 +163,16 @@ def backfill_once(run: PreparedRun, store: Store, *, since: date, until: date,
     """A backfill in this process, one chunk after another: the backfill flow's steps without Prefect
     and without extraction processes (what the fast tests run; the flow overlaps chunks)."""
     check_range(since, until)
-    plans = plan_backfill(run, since=since, until=until, chunk_size=chunk_size)
+    plans = plan_backfill(run, since=since, until=until)
     key = backfill_key(since, until)
     summary = save_failed_sources(store, plans, run)
-    for chunk in [chunk for plan in plans for chunk in plan.chunks]:
-        plan = plan_chunk(store, chunk, run, key=key)
-        if plan is None:
+    for chunk in chunks_of(plans, chunk_size):
+        planned = plan_chunk(store, chunk, run, key=key)
+        if planned is None:
             summary.add(RunSummary(announced=len(chunk.urls)))
             continue
-        harvest = collect_chunk(chunk, plan, since=since, until=until, fetch=run.fetch, topics=run.topics)
-        summary.add(store_chunk(store, chunk, harvest, run, key=key))
+        harvests = collect_chunk(chunk, planned, since=since, until=until, fetch=run.fetch, topics=run.topics)
+        summary.add(store_chunk(store, chunk, harvests, run, key=key))
     summary.sources = len(plans)
     summary.count_deliveries(deliver(store, run))
     return summary

@@ -18,6 +18,7 @@ import alerts
 from detectors import Topic, load_topics, with_second_opinion
 from sources import (
     FetchedPage,
+    FetchSession,
     FetchSettings,
     NotModified,
     Source,
@@ -115,13 +116,28 @@ def plan_sources(run: PreparedRun, store: Store) -> list[Plan]:
     return plans
 
 
-def collect(plan: Plan, *, fetch: FetchSettings, topics: list[Topic], pool: Executor | None = None) -> Harvest:
-    """Fetch a plan's pages, extract and detect (in ``pool``'s processes when given). Takes no store
-    and no alert URL: it may run on another machine (a Dask worker)."""
-    harvest = Harvest(plan)
+def collect(plan: Plan, *, fetch: FetchSettings, topics: list[Topic], pool: Executor | None = None,
+            session: FetchSession | None = None) -> Harvest:
+    """Fetch a plan's pages, extract and detect them: ``collect_plans`` for one source."""
+    return collect_plans([plan], fetch=fetch, topics=topics, pool=pool, session=session)[0]
+
+
+def collect_plans(plans: list[Plan], *, fetch: FetchSettings, topics: list[Topic], pool: Executor | None = None,
+                  session: FetchSession | None = None,
+                  on_fetched: Callable[[str], None] | None = None) -> list[Harvest]:
+    """Fetch every plan's pages at once (over ``session``'s client when given), extract and detect
+    them (in ``pool``'s processes when given); ``on_fetched(url)`` as each page comes in. Takes no
+    store and no alert URL: it may run on another machine (a Dask worker)."""
+    harvests = {plan.source: Harvest(plan) for plan in plans}
+    source_of = {url: plan.source for plan in plans for url in plan.todo}
+    validators = {url: v for plan in plans for url, v in plan.page_validators.items()}
     started = time.perf_counter()
+    urls = list(source_of)
+    results = (session.fetch_pages(urls, validators=validators, on_result=on_fetched) if session
+               else fetch_pages(urls, fetch, validators=validators))
     pages = []
-    for result in fetch_pages(plan.todo, fetch, validators=plan.page_validators):
+    for result in results:
+        harvest = harvests[source_of[result.url]]
         if isinstance(result, NotModified):
             continue  # an update announced by the feed, but the page itself has not changed
         if not isinstance(result, FetchedPage):
@@ -130,10 +146,12 @@ def collect(plan: Plan, *, fetch: FetchSettings, topics: list[Topic], pool: Exec
         if result.etag or result.last_modified:
             harvest.new_page_validators[result.url] = (result.etag, result.last_modified)
         pages.append(result)
-    harvest.seconds["fetch"] = time.perf_counter() - started
-    analyses = (pool.map(analyse, pages, repeat(None), repeat(plan.site_memory), chunksize=4) if pool
-                else (analyse(page, topics, plan.site_memory) for page in pages))
+    fetch_seconds = time.perf_counter() - started
+    site_memory = {host: memory for plan in plans for host, memory in plan.site_memory.items()}
+    analyses = (pool.map(analyse, pages, repeat(None), repeat(site_memory), chunksize=4) if pool
+                else (analyse(page, topics, site_memory) for page in pages))
     for analysis in analyses:
+        harvest = harvests[source_of[analysis.url]]
         harvest.seconds["extract"] += analysis.extract_seconds
         if analysis.error:
             harvest.failures.append((analysis.url, analysis.error))
@@ -143,8 +161,10 @@ def collect(plan: Plan, *, fetch: FetchSettings, topics: list[Topic], pool: Exec
         detections = with_second_opinion(topics, analysis.detections, title=article.title, text=article.text)
         harvest.seconds["detect"] += analysis.detect_seconds + time.perf_counter() - second_look
         harvest.articles.append((article, detections))
-    log.info("%s: %d fetched, %d failed", plan.source, len(plan.todo), len(harvest.failures))
-    return harvest
+    for harvest in harvests.values():
+        harvest.seconds["fetch"] = fetch_seconds / len(harvests)
+        log.info("%s: %d fetched, %d failed", harvest.plan.source, len(harvest.plan.todo), len(harvest.failures))
+    return list(harvests.values())
 
 
 def crashed_harvest(plan: Plan, error: BaseException) -> Harvest:

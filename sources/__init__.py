@@ -3,12 +3,13 @@
 from ._config import Source, listed_hosts, load_sources, load_url_list
 from ._dates import parse_day
 from ._discover import Discovery, Entry, SourceError, discover, discover_many
-from ._fetch import FetchedPage, FetchFailure, FetchSettings, NotModified, Validators, fetch_pages
+from ._fetch import FetchedPage, FetchFailure, FetchSession, FetchSettings, NotModified, Validators, fetch_pages
 
 __all__ = [
     "Discovery",
     "Entry",
     "FetchFailure",
+    "FetchSession",
     "FetchSettings",
     "FetchedPage",
     "NotModified",

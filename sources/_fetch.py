@@ -7,7 +7,7 @@ import random
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -339,18 +339,27 @@ class Fetcher:
             return await _fetch_one(self._client, url, accept=accept, validators=validators, settings=settings)
 
 
+async def _fetch_batch(fetcher: Fetcher, urls: list[str], accept: tuple[str, ...], validators: Mapping[str, Validators],
+                       respect_robots: bool | None, on_result: Callable[[str], None] | None):
+    settings = fetcher.settings
+    tasks = [asyncio.ensure_future(fetcher.get(url, accept=accept, validators=validators.get(url),
+                                               respect_robots=respect_robots)) for url in urls]
+    if on_result:
+        for url, task in zip(urls, tasks, strict=True):
+            task.add_done_callback(lambda _, url=url: on_result(url))
+    await asyncio.wait(tasks, timeout=settings.source_deadline)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)  # the late ones wind down before the client closes
+    late = f"not fetched: the {settings.source_deadline:g} s deadline for the batch passed"
+    return [task.result() if task.done() and not task.cancelled() else FetchFailure(url, late)
+            for url, task in zip(urls, tasks, strict=True)]
+
+
 async def _fetch_all(urls: list[str], settings: FetchSettings, accept: tuple[str, ...],
                      validators: Mapping[str, Validators], respect_robots: bool | None):
     async with Fetcher(settings) as fetcher:
-        tasks = [asyncio.ensure_future(fetcher.get(url, accept=accept, validators=validators.get(url),
-                                                   respect_robots=respect_robots)) for url in urls]
-        await asyncio.wait(tasks, timeout=settings.source_deadline)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)  # the late ones wind down before the client closes
-        late = f"not fetched: the {settings.source_deadline:g} s deadline for the batch passed"
-        return [task.result() if task.done() and not task.cancelled() else FetchFailure(url, late)
-                for url, task in zip(urls, tasks, strict=True)]
+        return await _fetch_batch(fetcher, urls, accept, validators, respect_robots, None)
 
 
 def fetch_pages(
@@ -363,9 +372,45 @@ def fetch_pages(
     many fetches run at once), request starts spaced by ``min_delay`` (or the host's Crawl-delay),
     and, for article pages, what robots.txt disallows is not fetched. Feeds and sitemaps
     (``respect_robots=False``) are published for machines. What is not fetched within
-    ``settings.source_deadline`` seconds comes back as a FetchFailure.
+    ``settings.source_deadline`` seconds comes back as a FetchFailure. A run that fetches many
+    batches shares one client and each host's robots.txt through a FetchSession.
     """
     urls = list(urls)
     if not urls:
         return []
     return list(asyncio.run(_fetch_all(urls, settings, accept, validators or {}, respect_robots)))
+
+
+class FetchSession:
+    """One HTTP client, with each host's robots.txt rules and politeness, for a whole run: the
+    batches of many calls (a backfill's chunks, a monitor run's sources), from any thread, share
+    them, so a host's robots.txt is read once a run and its connections are kept. Its event loop
+    runs in a thread of its own; ``fetch_pages`` blocks the calling thread until its batch is done."""
+
+    def __init__(self, settings: FetchSettings):
+        self.settings = settings
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="fetch-session", daemon=True)
+        self._fetcher = Fetcher(settings)
+
+    def __enter__(self) -> FetchSession:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._fetcher.__aenter__(), self._loop).result()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        asyncio.run_coroutine_threadsafe(self._fetcher.__aexit__(None, None, None), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def fetch_pages(self, urls: Iterable[str], *, accept: tuple[str, ...] = HTML_TYPES,
+                    validators: Mapping[str, Validators] | None = None, respect_robots: bool | None = None,
+                    on_result: Callable[[str], None] | None = None) -> list[FetchedPage | NotModified | FetchFailure]:
+        """As the module's fetch_pages, over this session's client; ``on_result(url)`` is called (in
+        the session's thread) as each URL's answer comes in."""
+        urls = list(urls)
+        if not urls:
+            return []
+        batch = _fetch_batch(self._fetcher, urls, accept, validators or {}, respect_robots, on_result)
+        return list(asyncio.run_coroutine_threadsafe(batch, self._loop).result())
