@@ -27,6 +27,8 @@ class SeenRequest:
     path: str
     headers: dict[str, str]
     body: bytes = b""
+    # When it arrived (time.monotonic()): the spacing of a site's requests, measured at the server.
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass

@@ -103,3 +103,32 @@ def test_url_list(tmp_path, archive):
 def test_bad_range_is_a_clear_error(tmp_path, archive):
     with pytest.raises(ValueError, match="before since"):
         backfill_steps(tmp_path, since=UNTIL, until=SINCE)
+
+
+def test_a_backfill_of_16_sites_interleaves_them_within_each_host_s_limits(tmp_path, monkeypatch):
+    """Each chunk takes pages of every site in turn, so all sixteen are fetched at once; at each
+    server, no more than NEWSWATCH_PER_HOST requests at a time, started NEWSWATCH_MIN_DELAY apart."""
+    from contextlib import ExitStack
+
+    monkeypatch.setenv("NEWSWATCH_PER_HOST", "2")
+    monkeypatch.setenv("NEWSWATCH_MIN_DELAY", "0.05")
+    with ExitStack() as stack:
+        sites = [stack.enter_context(LoopbackSite()) for _ in range(16)]
+        for number, site in enumerate(sites):
+            site.routes.update(archive_routes(site.base_url, PAGES, seed=number))
+            for path, route in site.routes.items():
+                route.delay = 0.2 if path.startswith("/news/") else 0  # answers overlap: the limit is what holds
+        (tmp_path / "sources.toml").write_text("".join(
+            f'[[sources]]\nname = "Site {number}"\nsitemap = "{site.base_url}/sitemap.xml"\n'
+            for number, site in enumerate(sites)))
+        summary = backfill_steps(tmp_path, chunk_size=64)  # four pages of each site a chunk
+
+    assert summary.new == 16 * len(IN_RANGE) and not summary.failures
+    assert all(sorted(page_requests(site)) == sorted(IN_RANGE | {"/news/undated/before.html"}) for site in sites)
+    for site in sites:
+        assert site.peak_in_flight == 2  # the limit is reached, never passed
+        # Request starts 0.05 s apart, give or take the servers' scheduling: any five span 0.2 s.
+        starts = [r.at for r in site.requests]
+        assert min(b - a for a, b in zip(starts, starts[4:])) >= 4 * 0.05 - 0.03
+    pages_at = [[r.at for r in site.requests if r.path.startswith("/news/")] for site in sites]
+    assert max(times[0] for times in pages_at) < min(times[4] for times in pages_at)  # every site in the first chunk
