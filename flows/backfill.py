@@ -56,12 +56,12 @@ def chunk_runner(dask_address: str | None, *, topics_file: Path,
 
 @flow(name="newswatch", flow_run_name="backfill {since}..{until}", persist_result=False)
 def backfill(since: date, until: date, sources_file: str | None = None, urls_file: str | None = None,
-             db_path: str | None = None, alert_urls: list[SecretStr] | None = None,
+             warc_files: list[str] | None = None, db_path: str | None = None, alert_urls: list[SecretStr] | None = None,
              alert_mode: Literal["each", "digest", "none"] = "digest",
              chunk_size: int | None = None, workers: int | None = None,
              dask_address: str | None = None) -> RunSummary:
-    """Store every article the sources (or the URL list in ``urls_file``) announce for the days
-    ``since`` to ``until``, both included.
+    """Store every article the sources (or the URL list in ``urls_file``, or the WARC files in
+    ``warc_files``) hold for the days ``since`` to ``until``, both included.
 
     Resumable: each finished chunk is recorded in the store, so a rerun after a crash goes on where
     it stopped, and a rerun of a finished range stores and alerts nothing new. Alerts default to one
@@ -78,7 +78,8 @@ def backfill(since: date, until: date, sources_file: str | None = None, urls_fil
         raise ValueError("chunk_size must be at least 1")
     settings = load_settings(db_path=db_path, sources_file=sources_file, dask_address=dask_address,
                              alert_urls=alert_urls)
-    run = prepare_run(settings, alert_mode=alert_mode, urls_file=urls_file, fallback_alert_urls=alert_urls_from_block)
+    run = prepare_run(settings, alert_mode=alert_mode, urls_file=urls_file, warc_files=warc_files or (),
+                      fallback_alert_urls=alert_urls_from_block)
     plans = plan_backfill(run, since=since, until=until)
     key = backfill_key(since, until)
     chunks = chunks_of(plans, chunk_size)

@@ -100,8 +100,8 @@ def _open_store(db: Path | None, *, read_only: bool = False):
 
 
 def _prepare(*, db: Path | None = None, sources: Path | None = None, alert: list[str] | None = None,
-             alert_mode: str = "each", urls: Path | None = None, dask: str | None = None,
-             reads_sources: bool = True):
+             alert_mode: str = "each", urls: Path | None = None, warc: list[Path] | None = None,
+             dask: str | None = None, reads_sources: bool = True):
     """Read and check what a command's run reads (``pipeline.prepare_run``, as its flow will) before
     the flow, and the Prefect server it may start: a mistake is one line of error, not a failed flow run.
     A run that reads sources creates (or upgrades) the store here, as its flow would."""
@@ -109,7 +109,8 @@ def _prepare(*, db: Path | None = None, sources: Path | None = None, alert: list
     from storage import Store
 
     settings = _load(load_settings, db_path=db, sources_file=sources, alert_urls=alert, dask_address=dask)
-    run = _load(prepare_run, settings, alert_mode=alert_mode, urls_file=urls, reads_sources=reads_sources)
+    run = _load(prepare_run, settings, alert_mode=alert_mode, urls_file=urls, warc_files=warc or (),
+                reads_sources=reads_sources)
     if reads_sources:
         _load(Store, settings.db).close()
     return run
@@ -271,6 +272,8 @@ def backfill(
     sources: Annotated[Path | None, typer.Option(help="Sources TOML (default: seeds/sources.toml).")] = None,
     urls: Annotated[Path | None, typer.Option(
         help="A file of article URLs, one per line, instead of the sources' feeds and sitemaps.")] = None,
+    warc: Annotated[list[Path] | None, typer.Option(
+        help="A WARC file (.warc or .warc.gz) whose pages to store instead of the sources'; repeatable.")] = None,
     db: DbOption = None,
     alert: AlertOption = None,
     alert_mode: Annotated[BackfillAlertMode, typer.Option(
@@ -282,20 +285,22 @@ def backfill(
         help="A Dask scheduler (tcp://host:8786) whose workers fetch and extract the pages "
              "(default: NEWSWATCH_DASK_ADDRESS; needs newswatch[dask]).")] = None,
 ) -> None:
-    """Store every article the sources announce for a date range; rerun it to resume after a crash."""
+    """Store every article the sources (or a URL list, or WARC files) hold for a date range; rerun it to
+    resume after a crash."""
     from flows import DaskUnavailable
     from flows import backfill as backfill_flow
     from pipeline import check_range
 
-    if sources and urls:
-        raise _fail("--sources and --urls are alternatives: give one")
+    if sum(map(bool, (sources, urls, warc))) > 1:
+        raise _fail("--sources, --urls and --warc are alternatives: give one")
     _load(check_range, since.date(), until.date())
-    _prepare(db=db, sources=sources, alert=alert, alert_mode=alert_mode, urls=urls, dask=dask)
+    _prepare(db=db, sources=sources, alert=alert, alert_mode=alert_mode, urls=urls, warc=warc, dask=dask)
     try:
         summary = _call_flow(
             "run the same command again to go on from the first unfinished chunk", backfill_flow,
             since=since.date(), until=until.date(), sources_file=str(sources) if sources else None,
-            urls_file=str(urls) if urls else None, db_path=str(db) if db else None,
+            urls_file=str(urls) if urls else None, warc_files=[str(path) for path in warc or []],
+            db_path=str(db) if db else None,
             alert_urls=[SecretStr(u) for u in alert or []], alert_mode=alert_mode.value,
             chunk_size=chunk_size, workers=workers, dask_address=dask)
     except (ValueError, DaskUnavailable) as exc:

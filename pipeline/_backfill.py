@@ -8,9 +8,10 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from detectors import Topic
-from sources import FetchSession, FetchSettings, SourceError, discover_many, parse_day
+from sources import FetchSession, FetchSettings, SourceError, WarcIndex, discover_many, index_warc, parse_day
 from storage import Store
 
 from ._records import Harvest, Plan, RunSummary
@@ -34,6 +35,8 @@ class Chunk:
     parts: dict[str, list[str]]
     # The entries' dates as the sources give them (none for undated entries).
     entry_dates: dict[str, str] = field(default_factory=dict)
+    # Pages read from WARC files, not fetched: {URL: (file, offset of its record)}.
+    archived: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @property
     def urls(self) -> list[str]:
@@ -49,6 +52,8 @@ class BackfillPlan:
     urls: list[str] = field(default_factory=list)
     entry_dates: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    # A WARC file's source: where its pages are, and what in the file could not be read.
+    archive: WarcIndex | None = None
 
 
 def check_range(since: date, until: date) -> None:
@@ -68,7 +73,10 @@ def _in_range(day: date | None, since: date, until: date) -> bool:
 
 def plan_backfill(run: PreparedRun, *, since: date, until: date) -> list[BackfillPlan]:
     """Read every source's feed or sitemap in full (not conditionally) and keep the entries dated in
-    the range, oldest first. Undated entries come last; their pages' own dates decide."""
+    the range, oldest first. Undated entries come last; their pages' own dates decide. A backfill of
+    WARC files indexes each instead: every page it holds, dated by the page itself."""
+    if run.warc_files:
+        return [_warc_plan(path) for path in run.warc_files]
     discoveries = discover_many(run.sources, run.fetch)
     plans = []
     for source in run.sources:
@@ -88,6 +96,13 @@ def plan_backfill(run: PreparedRun, *, since: date, until: date) -> list[Backfil
     return plans
 
 
+def _warc_plan(path: Path) -> BackfillPlan:
+    index = index_warc(path)
+    damage = f"; {index.failures[0].reason}" if index.failures else ""
+    log.info("%s: %d pages archived%s", path, len(index.offsets), damage)
+    return BackfillPlan(source=f"warc {path.name}", feed_url=None, urls=list(index.offsets), archive=index)
+
+
 def chunks_of(plans: list[BackfillPlan], chunk_size: int) -> list[Chunk]:
     """The sources' pages in chunks of ``chunk_size``, each source's in its order, the sources taken
     in turn a page at a time: a chunk holds pages of as many hosts as have pages left. The same
@@ -99,19 +114,24 @@ def chunks_of(plans: list[BackfillPlan], chunk_size: int) -> list[Chunk]:
             taken.append((source, urls.popleft()))
         queues = [(source, urls) for source, urls in queues if urls]
     dates = {url: day for plan in plans for url, day in plan.entry_dates.items()}
+    archived = {url: (str(plan.archive.path), offset) for plan in plans if plan.archive
+                for url, offset in plan.archive.offsets.items()}
     chunks = []
     for number, start in enumerate(range(0, len(taken), chunk_size)):
         parts: dict[str, list[str]] = {}
         for source, url in taken[start:start + chunk_size]:
             parts.setdefault(source, []).append(url)
-        chunks.append(Chunk(number, parts, {url: dates[url] for _, url in taken[start:start + chunk_size]
-                                            if url in dates}))
+        urls = [url for _, url in taken[start:start + chunk_size]]
+        chunks.append(Chunk(number, parts, {url: dates[url] for url in urls if url in dates},
+                            {url: archived[url] for url in urls if url in archived}))
     return chunks
 
 
 def save_failed_sources(store: Store, plans: list[BackfillPlan], run: PreparedRun) -> RunSummary:
-    """Record the sources whose feed or sitemap could not be read."""
-    failed = [Harvest(Plan(p.source, p.feed_url, feed_error=p.error)) for p in plans if p.error]
+    """Record the sources whose feed or sitemap could not be read, and the WARC files damaged or cut off."""
+    failed = [Harvest(Plan(p.source, p.feed_url, feed_error=p.error),
+                      failures=[(f.url, f.reason) for f in p.archive.failures] if p.archive else [])
+              for p in plans if p.error or (p.archive and p.archive.failures)]
     return save_harvests(store, failed, run) if failed else RunSummary()
 
 
@@ -119,7 +139,9 @@ def plan_chunk(store: Store, chunk: Chunk, run: PreparedRun, *, key: str) -> lis
     """Each of the chunk's sources' pages not stored yet, with what the store learnt of their sites;
     None when the chunk was finished before (and none of its pages failed and may be retried)."""
     attempts = run.settings.max_attempts
-    retry = {url for source in chunk.parts for url in store.urls_to_retry(source, max_attempts=attempts)}
+    # A page that failed is fetched again; an archived one would fail the same way.
+    retry = set() if chunk.archived else {
+        url for source in chunk.parts for url in store.urls_to_retry(source, max_attempts=attempts)}
     if not retry & set(chunk.urls) and all(store.chunk_done(key, source, chunk.number, urls)
                                            for source, urls in chunk.parts.items()):
         return None
@@ -138,7 +160,8 @@ def collect_chunk(chunk: Chunk, plans: list[Plan], *, since: date, until: date, 
                   on_fetched: Callable[[str], None] | None = None) -> list[Harvest]:
     """Fetch (every source's pages at once), extract and detect a chunk's planned pages. An undated
     entry is kept when its page's own date is in the range, or unknown."""
-    harvests = collect_plans(plans, fetch=fetch, topics=topics, pool=pool, session=session, on_fetched=on_fetched)
+    harvests = collect_plans(plans, fetch=fetch, topics=topics, pool=pool, session=session, on_fetched=on_fetched,
+                             archived=chunk.archived)
     for harvest in harvests:
         harvest.articles = [(article, detections) for article, detections in harvest.articles
                             if article.url in chunk.entry_dates

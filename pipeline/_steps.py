@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from itertools import repeat
@@ -28,6 +28,7 @@ from sources import (
     listed_hosts,
     load_sources,
     load_url_list,
+    read_archived,
 )
 from storage import Store
 
@@ -50,6 +51,8 @@ class PreparedRun:
     # The alert URLs this run enqueues for and sends to: none in alert mode "none".
     channels: tuple[SecretStr, ...]
     alert_mode: str
+    # WARC files a backfill reads instead of sources.
+    warc_files: tuple[Path, ...] = ()
 
     @property
     def fetch(self) -> FetchSettings:
@@ -62,11 +65,13 @@ class PreparedRun:
 
 
 def prepare_run(settings: Settings, *, alert_mode: str = "each", urls_file: str | Path | None = None,
-                fallback_alert_urls: Callable[[], list[str]] | None = None, reads_sources: bool = True) -> PreparedRun:
+                warc_files: Sequence[str | Path] = (), fallback_alert_urls: Callable[[], list[str]] | None = None,
+                reads_sources: bool = True) -> PreparedRun:
     """Read and check everything a run reads before it starts: the alert URLs (the settings', else
     ``fallback_alert_urls()``; none in alert mode "none"), the sources (or the URL list in
-    ``urls_file``) and the topics when it ``reads_sources`` (a digest does not). ValueError naming the
-    file, variable or URL that is wrong. The store is the caller's to open, once."""
+    ``urls_file``, or none but ``warc_files``) and the topics when it ``reads_sources`` (a digest does
+    not). ValueError naming the file, variable or URL that is wrong. The store is the caller's to
+    open, once."""
     if alert_mode not in ALERT_MODES:
         raise ValueError(f"alert mode must be one of {', '.join(ALERT_MODES)}, not {alert_mode!r}")
     channels: tuple[SecretStr, ...] = ()
@@ -78,10 +83,14 @@ def prepare_run(settings: Settings, *, alert_mode: str = "each", urls_file: str 
             except alerts.DeliveryError as exc:
                 raise ValueError(f"{exc} (check a channel with `newswatch alerts test URL`)") from None
     sources, topics = [], []
+    for path in warc_files:
+        if not Path(path).is_file():
+            raise ValueError(f"{path}: no such WARC file")
     if reads_sources:
-        sources = [load_url_list(urls_file)] if urls_file else load_sources(settings.sources)
+        if not warc_files:
+            sources = [load_url_list(urls_file)] if urls_file else load_sources(settings.sources)
         topics = load_topics(settings.topics)
-    return PreparedRun(settings, sources, topics, channels, alert_mode)
+    return PreparedRun(settings, sources, topics, channels, alert_mode, tuple(map(Path, warc_files)))
 
 
 def plan_sources(run: PreparedRun, store: Store) -> list[Plan]:
@@ -123,18 +132,25 @@ def collect(plan: Plan, *, fetch: FetchSettings, topics: list[Topic], pool: Exec
 
 
 def collect_plans(plans: list[Plan], *, fetch: FetchSettings, topics: list[Topic], pool: Executor | None = None,
-                  session: FetchSession | None = None,
-                  on_fetched: Callable[[str], None] | None = None) -> list[Harvest]:
-    """Fetch every plan's pages at once (over ``session``'s client when given), extract and detect
-    them (in ``pool``'s processes when given); ``on_fetched(url)`` as each page comes in. Takes no
-    store and no alert URL: it may run on another machine (a Dask worker)."""
+                  session: FetchSession | None = None, on_fetched: Callable[[str], None] | None = None,
+                  archived: Mapping[str, tuple[str, int]] | None = None) -> list[Harvest]:
+    """Fetch every plan's pages at once (over ``session``'s client when given), or read them from the
+    WARC files where ``archived`` says ({URL: (file, offset)}); extract and detect them (in
+    ``pool``'s processes when given); ``on_fetched(url)`` as each page comes in. Takes no store and
+    no alert URL: it may run on another machine (a Dask worker)."""
     harvests = {plan.source: Harvest(plan) for plan in plans}
     source_of = {url: plan.source for plan in plans for url in plan.todo}
     validators = {url: v for plan in plans for url, v in plan.page_validators.items()}
     started = time.perf_counter()
     urls = list(source_of)
-    results = (session.fetch_pages(urls, validators=validators, on_result=on_fetched) if session
-               else fetch_pages(urls, fetch, validators=validators))
+    if archived:
+        results = [read_archived(*archived[url], max_bytes=fetch.max_bytes) for url in urls]
+        for url in urls if on_fetched else ():
+            on_fetched(url)
+    elif session:
+        results = session.fetch_pages(urls, validators=validators, on_result=on_fetched)
+    else:
+        results = fetch_pages(urls, fetch, validators=validators)
     pages = []
     for result in results:
         harvest = harvests[source_of[result.url]]

@@ -14,11 +14,11 @@ from storage import Store
 
 
 def backfill_steps(tmp_path, mail=None, *, since=SINCE, until=UNTIL, chunk_size=4, alert_mode="digest",
-                   urls_file=None):
+                   urls_file=None, warc_files=()):
     """The backfill's steps in this process, without Prefect."""
     settings = load_settings(sources_file=tmp_path / "sources.toml", db_path=tmp_path / "news.db",
                              alert_urls=[mail.alert_url()] if mail else None)
-    run = prepare_run(settings, alert_mode=alert_mode, urls_file=urls_file)
+    run = prepare_run(settings, alert_mode=alert_mode, urls_file=urls_file, warc_files=warc_files)
     with Store(settings.db) as store:
         return backfill_once(run, store, since=since, until=until, chunk_size=chunk_size)
 
@@ -129,6 +129,75 @@ def test_a_backfill_of_16_sites_interleaves_them_within_each_host_s_limits(tmp_p
         assert site.peak_in_flight == 2  # the limit is reached, never passed
         # Request starts 0.05 s apart, give or take the servers' scheduling: any five span 0.2 s.
         starts = [r.at for r in site.requests]
-        assert min(b - a for a, b in zip(starts, starts[4:])) >= 4 * 0.05 - 0.03
+        assert min(b - a for a, b in zip(starts, starts[4:], strict=False)) >= 4 * 0.05 - 0.03
     pages_at = [[r.at for r in site.requests if r.path.startswith("/news/")] for site in sites]
     assert max(times[0] for times in pages_at) < min(times[4] for times in pages_at)  # every site in the first chunk
+
+
+def write_warc(path, base: str, *, cut: int = 200, last: bool = True) -> None:
+    """A WARC (warcio's writer, gzipped record by record) of the archive's pages, with what archives
+    also hold: a request record, a redirect, an image, a second capture of a page, a 404, and (with
+    ``last``) a last page whose final ``cut`` bytes the file lacks."""
+    from io import BytesIO
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    routes = archive_routes(base, PAGES)
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=True)
+
+        def record(url, status, content_type, body, kind="response", **headers):
+            http = StatusAndHeaders(status, [("Content-Type", content_type), *headers.items()], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(url, kind, payload=BytesIO(body), http_headers=http))
+
+        record(f"{base}/news/request", "GET /news/request HTTP/1.1", "text/plain", b"", kind="request")
+        for page in PAGES:
+            record(f"{base}{page.path}", "200 OK", "text/html; charset=utf-8", routes[page.path].body)
+        first = PAGES[3]
+        record(f"{base}{first.path}", "200 OK", "text/html", b"<html><body>a later capture</body></html>")
+        record(f"{base}/moved", "301 Moved Permanently", "text/html", b"", Location=f"{base}{first.path}")
+        record(f"{base}/logo.png", "200 OK", "image/png", b"\x89PNG\r\n")
+        record(f"{base}/gone", "404 Not Found", "text/html", b"gone")
+        if last:
+            record(f"{base}/last.html", "200 OK", "text/html", routes[PAGES[0].path].body)
+    if last and cut:
+        path.write_bytes(path.read_bytes()[:-cut])
+
+
+def test_a_warc_backfill_stores_each_page_once_and_says_why_the_rest_failed(tmp_path):
+    base = "https://archive-times.example"
+    warc = tmp_path / "news.warc.gz"
+    write_warc(warc, base)
+    summary = backfill_steps(tmp_path, warc_files=[warc], alert_mode="none")
+
+    with Store(tmp_path / "news.db") as store:
+        stored = sorted(row["url"].removeprefix(base) for row in store.articles())
+        failures = {row["url"].removeprefix(base): row["reason"] for row in store.db["fetch_failures"].rows}
+    # The pages in range, each once (its first capture); undated "inside" by its own date.
+    assert stored == sorted(IN_RANGE) and summary.new == len(IN_RANGE)
+    assert failures.pop("/moved") == f"HTTP 301: a redirect to {base}{PAGES[3].path}, not a page"
+    assert failures.pop("/logo.png") == "not an HTML page (image/png)"
+    assert failures.pop("/gone") == "HTTP 404"
+    assert failures == {"/last.html": "truncated: the file ends inside this record"}  # its last 200 bytes cut off
+
+    again = backfill_steps(tmp_path, warc_files=[warc], alert_mode="none")
+    assert (again.new, again.duplicates, again.fetched) == (0, 0, 0)
+
+
+def test_a_missing_warc_file_is_named(tmp_path):
+    with pytest.raises(ValueError, match="nowhere.warc.gz: no such WARC file"):
+        backfill_steps(tmp_path, warc_files=[tmp_path / "nowhere.warc.gz"])
+
+
+def test_a_warc_file_cut_inside_its_last_record_s_compressed_member_says_where(tmp_path):
+    from sources import index_warc
+
+    whole = tmp_path / "whole.warc.gz"
+    write_warc(whole, "https://a.example", cut=0)
+    last = index_warc(whole).offsets["https://a.example/last.html"]
+    (tmp_path / "cut.warc.gz").write_bytes(whole.read_bytes()[:last + 30])  # the last member's first 30 bytes
+    index = index_warc(tmp_path / "cut.warc.gz")
+    assert list(index.offsets) == list(index_warc(whole).offsets)[:-1]
+    (failure,) = index.failures
+    assert failure.reason == f"cut.warc.gz: cut off after byte {last} of {last + 30}; the last record is unread"
