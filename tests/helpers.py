@@ -127,6 +127,36 @@ def archive_routes(base_url: str, pages: list[ArchivePage], seed: int = 7, *,
     return routes
 
 
+def write_warc(path, base: str, *, cut: int = 200, last: bool = True) -> None:
+    """A WARC (warcio's writer, gzipped record by record) of the archive's pages, with what archives
+    also hold: a request record, a redirect, an image, a second capture of a page, a 404, and (with
+    ``last``) a last page whose final ``cut`` bytes the file lacks."""
+    from io import BytesIO
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    routes = archive_routes(base, PAGES)
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=True)
+
+        def record(url, status, content_type, body, kind="response", **headers):
+            http = StatusAndHeaders(status, [("Content-Type", content_type), *headers.items()], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(url, kind, payload=BytesIO(body), http_headers=http))
+
+        record(f"{base}/news/request", "GET /news/request HTTP/1.1", "text/plain", b"", kind="request")
+        for page in PAGES:
+            record(f"{base}{page.path}", "200 OK", "text/html; charset=utf-8", routes[page.path].body)
+        first = PAGES[3]
+        record(f"{base}{first.path}", "200 OK", "text/html", b"<html><body>a later capture</body></html>")
+        record(f"{base}/moved", "301 Moved Permanently", "text/html", b"", Location=f"{base}{first.path}")
+        record(f"{base}/logo.png", "200 OK", "image/png", b"\x89PNG\r\n")
+        record(f"{base}/gone", "404 Not Found", "text/html", b"gone")
+        if last:
+            record(f"{base}/last.html", "200 OK", "text/html", routes[PAGES[0].path].body)
+    if last and cut:
+        path.write_bytes(path.read_bytes()[:-cut])
+
 def sources_toml(base_url: str) -> str:
     return f'[[sources]]\nname = "Archive Times"\nsitemap = "{base_url}/sitemap.xml"\n'
 

@@ -234,3 +234,18 @@ def test_ctrl_c_leaves_the_extraction_processes_to_their_owner():
         os.kill(worker, signal.SIGINT)
         time.sleep(0.5)
         assert pool.submit(os.getpid).result(timeout=60) == worker
+
+
+def test_the_backfill_flow_reads_warc_files(tmp_path, prefect_api):
+    """`newswatch backfill --warc`: the flow's extraction processes, chunks and checkpoints, over
+    pages read from the file; nothing is fetched, and a rerun stores nothing."""
+    from helpers import write_warc
+
+    base = "https://archive-times.example"
+    write_warc(tmp_path / "news.warc.gz", base)
+    first = run_backfill(tmp_path, alert_mode="none", warc_files=[str(tmp_path / "news.warc.gz")])
+    assert first.new == len(IN_RANGE) and {url for url, _ in first.failures} >= {f"{base}/moved", f"{base}/gone"}
+    with Store(tmp_path / "news.db") as store:
+        assert {row["url"].removeprefix(base) for row in store.articles()} == IN_RANGE
+    again = run_backfill(tmp_path, alert_mode="none", warc_files=[str(tmp_path / "news.warc.gz")])
+    assert (again.new, again.fetched) == (0, 0)
