@@ -1,8 +1,9 @@
 """Backfill throughput, end to end, against baselines measured in the same run.
 
-    python benchmarks/pipeline.py [--pages 2000] [--backfill-only]
+    python benchmarks/pipeline.py [--pages 2000] [--sites 1] [--default-politeness] [--warc] [--backfill-only]
 
-Over the same N pages of benchmarks/site.py (served by a real HTTP server in its own process):
+Over the same N pages of benchmarks/site.py (served by real HTTP servers in a process of their own,
+page n on site n % --sites, each site on a port of its own: a host of its own to politeness):
   (a) trafilatura.extract alone, one process, pages already in memory: the baseline, measured first
       and again last, as a shared machine's speed moves (both are printed; ratios use their mean);
   (a') the same with one process per core, each over its share of the pages: what the cores allow
@@ -10,9 +11,11 @@ Over the same N pages of benchmarks/site.py (served by a real HTTP server in its
   (b) a naive sequential loop: httpx.get, trafilatura.extract, sqlite-utils insert;
   (c) the backfill flow (`newswatch backfill`'s flow, with dedup, detection, storage and alert
       enqueueing), in a process of its own under a running Prefect API, so that its peak RSS is
-      its own.
-Per-site politeness is relaxed for the loopback site (NEWSWATCH_PER_HOST=8, NEWSWATCH_MIN_DELAY=0):
-at the defaults a backfill of one site is bound by its 2 requests at a time, 0.5 s apart.
+      its own; with --warc, over a WARC file of the same pages (written first, with warcio) instead
+      of the sites: `newswatch backfill --warc`.
+Per-site politeness is relaxed for the loopback sites (NEWSWATCH_PER_HOST=8, NEWSWATCH_MIN_DELAY=0)
+unless --default-politeness: at the defaults each site takes 2 requests at a time, started 0.5 s
+apart, so that N sites are fetched at 2N pages a second at most.
 Orchestration is the number of Prefect task runs of (c) (read from the Prefect API) and its flow
 run, times their cost measured here with tasks that do nothing, as a share of (c)'s wall time.
 The CPU seconds of (c)'s flow process, of its extraction processes, of the site's server and of the
@@ -85,7 +88,7 @@ sampler.start()
 
 started = time.perf_counter()
 state = backfill(since=date(2024, 1, 1), until=date(2024, 12, 31), sources_file=sys.argv[1], db_path=sys.argv[2],
-                 alert_mode="none", return_state=True)
+                 alert_mode="none", return_state=True, **json.loads(sys.argv[4]))
 wall = time.perf_counter() - started
 done.set()
 sampler.join()
@@ -142,7 +145,7 @@ def raw_extraction_on_every_core(count: int) -> float:
     return max(end for _, end in spans) - min(started for started, _ in spans)
 
 
-def naive_loop(base_url: str, count: int, db: Path) -> float:
+def naive_loop(base_urls: list[str], count: int, db: Path) -> float:
     import httpx
     import sqlite_utils
 
@@ -150,10 +153,25 @@ def naive_loop(base_url: str, count: int, db: Path) -> float:
     started = time.perf_counter()
     with httpx.Client() as client:
         for number in range(count):
-            url = base_url + page_path(number)
+            url = base_urls[number % len(base_urls)] + page_path(number)
             text = extract(client.get(url).content, url)
             table.insert({"url": url, "text": text})
     return time.perf_counter() - started
+
+
+def write_warc(path: Path, base_urls: list[str], count: int) -> None:
+    """The sites' pages as a WARC file, as a web archive would hold them."""
+    from io import BytesIO
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        for number, (page, body) in enumerate(build_pages(count)):
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(base_urls[number % len(base_urls)] + page, "response",
+                                                          payload=BytesIO(body), http_headers=headers))
 
 
 def _cpu_of_servers() -> dict[str, float]:
@@ -195,23 +213,31 @@ def prefect_costs() -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--sites", type=int, default=1, help="sites the pages are spread over")
+    parser.add_argument("--default-politeness", action="store_true", help="2 requests at a time a site, 0.5 s apart")
+    parser.add_argument("--warc", action="store_true", help="(c) reads a WARC file of the pages, not the sites")
     parser.add_argument("--backfill-only", action="store_true", help="run (c) alone, without the baselines")
     args = parser.parse_args()
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
     work = Path(tempfile.mkdtemp(prefix="newswatch-bench-"))
-    with served_site(args.pages) as base_url, prefect_test_harness(server_startup_timeout=120):
-        (work / "sources.toml").write_text(sources_toml(base_url))
+    with served_site(args.pages, sites=args.sites) as base_urls, prefect_test_harness(server_startup_timeout=120):
+        (work / "sources.toml").write_text(sources_toml(base_urls))
+        options = {}
+        if args.warc:
+            write_warc(work / "pages.warc.gz", base_urls, args.pages)
+            options["warc_files"] = [str(work / "pages.warc.gz")]
         if not args.backfill_only:
             a = raw_extraction(args.pages)
             a_cores = raw_extraction_on_every_core(args.pages)
-            b = naive_loop(base_url, args.pages, work / "naive.db")
-        env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "NEWSWATCH_PER_HOST": "8",
-               "NEWSWATCH_MIN_DELAY": "0"}
+            b = naive_loop(base_urls, args.pages, work / "naive.db")
+        env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+        if not args.default_politeness:
+            env |= {"NEWSWATCH_PER_HOST": "8", "NEWSWATCH_MIN_DELAY": "0"}
         before = _cpu_of_servers()
         run = subprocess.run([sys.executable, "-c", BACKFILL, str(work / "sources.toml"), str(work / "news.db"),
-                              str(SAMPLE_SECONDS)],
+                              str(SAMPLE_SECONDS), json.dumps(options)],
                              cwd=ROOT, env=env, capture_output=True, text=True)
         servers = {name: seconds - before.get(name, 0.0) for name, seconds in _cpu_of_servers().items()}
         if run.returncode:
@@ -223,7 +249,10 @@ def main() -> None:
 
     n = args.pages
     rate_c = n / c["wall"]
-    print(f"{n} pages, {os.cpu_count()} cores")
+    politeness = "default politeness (2 at a time, 0.5 s apart)" if args.default_politeness else \
+        "politeness relaxed (8 at a time, no delay)"
+    print(f"{n} pages over {args.sites} sites, {politeness}{'; (c) from a WARC file' if args.warc else ''}, "
+          f"{os.cpu_count()} cores")
     if not args.backfill_only:
         rate_a, rate_a_cores, rate_b = n / ((a + a_after) / 2), n / a_cores, n / b
         print(f"(a) trafilatura.extract alone, one process   {rate_a:7.1f} pages/s  ({a:.1f} s first, "

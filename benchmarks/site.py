@@ -1,7 +1,8 @@
-"""A loopback news site for throughput benchmarks: N article pages built from real pages, with a
-sitemap and a feed over them, served by a real HTTP server in a process of its own.
+"""Loopback news sites for throughput benchmarks: N article pages built from real pages, shared out
+among one or more sites (each on a port of its own: a host of its own to politeness), each with a
+sitemap and a feed over its pages, served by real HTTP servers in a process of their own.
 
-    python benchmarks/site.py --pages 2000     # serve until interrupted, printing a sources file
+    python benchmarks/site.py --pages 2000 [--sites 16]    # serve until interrupted, printing a sources file
 
 The pages are the Article Extraction Benchmark's dev pages (../shared/datasets/aeb-dev), the
 seeds demo site's articles and one markets story whose only word of US–Iran talks is a sentence of
@@ -129,9 +130,9 @@ def build_pages(count: int, datasets: Path = DATASETS, *, share: int = 0,
         yield page_path(number), variant(originals[number % len(originals)], number // len(originals))
 
 
-def sitemap(base_url: str, count: int) -> bytes:
+def sitemap(base_url: str, numbers: range) -> bytes:
     entries = "".join(f"<url><loc>{base_url}{page_path(n)}</loc><lastmod>{page_day(n)}</lastmod></url>"
-                      for n in range(count))
+                      for n in numbers)
     return ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
             f"{entries}</urlset>").encode()
 
@@ -143,52 +144,59 @@ def feed(base_url: str, count: int, latest: int = 50) -> bytes:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Bench</title>{items}</channel></rss>'.encode()
 
 
-def _serve(count: int, port: int, ready, datasets: Path) -> None:
+def _serve(count: int, ports: list[int], ready, datasets: Path) -> None:
     import time
+    from contextlib import ExitStack
 
     from newswatch.loopback import LoopbackSite, Response
 
-    with LoopbackSite(port=port) as site:
-        for path, body in build_pages(count, datasets):
-            site.routes[path] = Response(body)
-        site.routes["/sitemap.xml"] = Response(sitemap(site.base_url, count), "application/xml")
-        site.routes["/feed.xml"] = Response(feed(site.base_url, count), "application/rss+xml")
+    with ExitStack() as stack:
+        sites = [stack.enter_context(LoopbackSite(port=port)) for port in ports]
+        for number, (path, body) in enumerate(build_pages(count, datasets)):
+            sites[number % len(sites)].routes[path] = Response(body)
+        for share, site in enumerate(sites):
+            numbers = range(share, count, len(sites))
+            site.routes["/sitemap.xml"] = Response(sitemap(site.base_url, numbers), "application/xml")
+            site.routes["/feed.xml"] = Response(feed(site.base_url, count), "application/rss+xml")
         ready.set()
         while True:
             time.sleep(3600)
 
 
 @contextmanager
-def served_site(count: int, datasets: Path = DATASETS) -> Iterator[str]:
-    """Serve ``count`` pages from a process of its own; yields the site's base URL."""
+def served_site(count: int, datasets: Path = DATASETS, *, sites: int = 1) -> Iterator[list[str]]:
+    """Serve ``count`` pages, page n on site n % ``sites``, from a process of their own; yields the
+    sites' base URLs."""
     from newswatch.loopback import free_port
 
-    port = free_port()
+    ports = [free_port() for _ in range(sites)]
     ready = multiprocessing.get_context("spawn").Event()
-    process = multiprocessing.get_context("spawn").Process(target=_serve, args=(count, port, ready, datasets),
+    process = multiprocessing.get_context("spawn").Process(target=_serve, args=(count, ports, ready, datasets),
                                                            daemon=True)
     process.start()
     try:
         while not ready.wait(0.5):
             if not process.is_alive():
                 raise RuntimeError(f"the benchmark site process exited ({process.exitcode})")
-        yield f"http://127.0.0.1:{port}"
+        yield [f"http://127.0.0.1:{port}" for port in ports]
     finally:
         process.terminate()
         process.join()
 
 
-def sources_toml(base_url: str) -> str:
-    return f'[[sources]]\nname = "Bench site"\nsitemap = "{base_url}/sitemap.xml"\n'
+def sources_toml(base_urls: list[str]) -> str:
+    return "".join(f'[[sources]]\nname = "Bench site {n}"\nsitemap = "{base_url}/sitemap.xml"\n'
+                   for n, base_url in enumerate(base_urls))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--sites", type=int, default=1)
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     args = parser.parse_args()
-    with served_site(args.pages, args.datasets) as base_url:
-        print(f"{args.pages} pages at {base_url}; sources file:\n\n{sources_toml(base_url)}", flush=True)
+    with served_site(args.pages, args.datasets, sites=args.sites) as base_urls:
+        print(f"{args.pages} pages at {', '.join(base_urls)}; sources file:\n\n{sources_toml(base_urls)}", flush=True)
         try:
             multiprocessing.Event().wait()
         except KeyboardInterrupt:
