@@ -23,6 +23,8 @@ class Plan:
     validators: dict[str, Validators] = field(default_factory=dict)
     # The date the feed gives each entry; a stored entry whose date changed is fetched again.
     entry_dates: dict[str, str] = field(default_factory=dict)
+    # What else the feed says of each entry, hashed: a stored entry whose fingerprint changed is fetched again.
+    entry_fingerprints: dict[str, str] = field(default_factory=dict)
     # Validators of pages fetched before (updates): an unchanged page answers 304.
     page_validators: dict[str, Validators] = field(default_factory=dict)
     # What the store learnt of the sites of these pages: the lines each one repeats.

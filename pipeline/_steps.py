@@ -110,11 +110,14 @@ def plan_sources(run: PreparedRun, store: Store) -> list[Plan]:
         else:
             announced, plan.validators = [e.url for e in found.entries], found.validators
             plan.entry_dates = {e.url: e.updated for e in found.entries if e.updated}
+            plan.entry_fingerprints = {e.url: e.fingerprint for e in found.entries if e.fingerprint}
         plan.announced = len(announced)
         known = store.known_urls(announced)
-        stored_dates = store.entry_dates(announced)
-        updated = [url for url, date in plan.entry_dates.items()
-                   if stored_dates.get(url) and stored_dates[url] != date]
+        stored = store.entry_versions(announced)
+        # A stored entry the feed now dates otherwise, or says other things of with the same date.
+        updated = [url for url in announced if url in stored and (
+            (stored[url][0] and url in plan.entry_dates and stored[url][0] != plan.entry_dates[url])
+            or (stored[url][1] and url in plan.entry_fingerprints and stored[url][1] != plan.entry_fingerprints[url]))]
         retry = store.urls_to_retry(source.name, max_attempts=run.settings.max_attempts)
         plan.todo = list(dict.fromkeys([u for u in announced if u not in known] + updated + retry))
         plan.page_validators = {url: cached[source.name][url] for url in updated if url in cached[source.name]}
@@ -223,7 +226,7 @@ def save_harvests(store: Store, harvests: list[Harvest], run: PreparedRun) -> Ru
             summary.flagged_stories += [{
                 "story_id": saved.story_id, "topic": d.topic, "title": article.title, "url": article.url,
                 "source": plan.source, "score": d.score, "state": d.state} for d in flagged]
-        store.record_entry_dates(plan.entry_dates)
+        store.record_entry_versions(plan.entry_dates, plan.entry_fingerprints)
         store.save_validators(plan.source, {**plan.validators, **harvest.new_page_validators})
         if harvest.run_error:
             summary.failed_sources.append(plan.source)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import io
 import logging
 import re
@@ -40,6 +41,17 @@ class Entry:
     # lastmod. A new value on a stored entry means the page may have been updated.
     updated: str | None = None
     guid: str | None = None
+    summary: str | None = None
+
+    @property
+    def fingerprint(self) -> str | None:
+        """A hash of what a feed says of the entry besides its date (guid, title, summary): a new
+        one means the page may have been updated, even when the feed kept the date. None for a
+        sitemap's or a page list's entries, which say nothing more."""
+        if not (self.guid or self.title or self.summary):
+            return None
+        said = "\x1f".join(part or "" for part in (self.guid, self.title, self.summary))
+        return hashlib.sha256(said.encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -185,7 +197,7 @@ def _feed_entries(source: Source, page: FetchedPage) -> list[Entry]:
         url = item.get("link")
         if _usable_url(url):
             entries.append(Entry(url=url, source=source.name, title=item.get("title"),
-                                 updated=_entry_date(item), guid=item.get("id")))
+                                 updated=_entry_date(item), guid=item.get("id"), summary=item.get("summary")))
     # A malformed feed that still yields links is used; one that yields none, or a document that is
     # no feed at all (a moved feed answering with a homepage), is an error, not "no news".
     if not entries and (parsed.get("bozo") or not parsed.get("version")):

@@ -44,19 +44,21 @@ class Articles:
             known.update(u for row in rows for u in row if u in chunk)
         return known
 
-    def entry_dates(self, urls: Iterable[str]) -> dict[str, str | None]:
-        """{URL: the feed date stored with it} for the given URLs that are stored."""
-        dates: dict[str, str | None] = {}
+    def entry_versions(self, urls: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+        """{URL: (the feed date, the entry's fingerprint) stored with it} for the given URLs that are stored."""
+        versions: dict[str, tuple[str | None, str | None]] = {}
         for chunk, marks in in_chunks(urls):
-            dates.update(self.db.execute(
-                f"select url, entry_updated from articles where url in ({marks})", chunk).fetchall())
-        return dates
+            versions.update((url, (date, fingerprint)) for url, date, fingerprint in self.db.execute(
+                f"select url, entry_updated, entry_fingerprint from articles where url in ({marks})", chunk))
+        return versions
 
-    def record_entry_dates(self, dates: dict[str, str]) -> None:
-        """Remember the feed's date for stored entries, to notice when one changes."""
+    def record_entry_versions(self, dates: dict[str, str], fingerprints: dict[str, str] | None = None) -> None:
+        """Remember the feed's date and fingerprint of stored entries, to notice when one changes."""
         with immediate_transaction(self.db.conn):
             self.db.conn.executemany("update articles set entry_updated = ? where url = ?",
                                      [(date, url) for url, date in dates.items()])
+            self.db.conn.executemany("update articles set entry_fingerprint = ? where url = ?",
+                                     [(fingerprint, url) for url, fingerprint in (fingerprints or {}).items()])
 
     def save_article(
         self,

@@ -168,6 +168,12 @@ def _topics_and_states(db: sqlite_utils.Database) -> None:
                    [f"{scheme}://{rest.split('/')[0].split('?')[0].rpartition('@')[2]}/****", alert_id])
 
 
+def _entry_fingerprints(db: sqlite_utils.Database) -> None:
+    # A hash of the guid, title and summary the feed gave an entry: when it changes with no new
+    # date, the page is fetched again as a possible update.
+    db["articles"].add_column("entry_fingerprint", str)
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "articles.matched", _matched_words),
@@ -180,6 +186,7 @@ MIGRATIONS = [
     (9, "site memory", _site_memory),
     (10, "near-duplicate signature scheme", _near_duplicate_scheme),
     (11, "topics per article and story, story state history, alerts per state change", _topics_and_states),
+    (12, "articles.entry_fingerprint", _entry_fingerprints),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

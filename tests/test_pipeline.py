@@ -328,6 +328,30 @@ def test_an_update_announced_for_an_unchanged_page_costs_one_304(tmp_path, site,
     assert (again.fetched, again.revised, again.failures) == (0, 0, [])
 
 
+@pytest.mark.parametrize("change", [(b"mixed messaging on restraint</title>", b"mixed messaging, updated</title>"),
+                                    (b"<id>", b"<id>v2-")])
+def test_an_entry_whose_title_or_guid_changes_with_its_date_kept_is_fetched_again(tmp_path, site, sources_file,
+                                                                                 change):
+    db = tmp_path / "news.db"
+    run_monitor(sources_file, db)
+    unchanged_before = len(site.requests)
+    run_monitor(sources_file, db)
+    assert EUROPE_PATH not in [r.path for r in site.requests[unchanged_before:]]  # nothing said: not fetched
+
+    feed = site.routes["/daily/atom.xml"]
+    head, *entries = feed.body.split(b"<entry>")
+    (europe,) = [i for i, entry in enumerate(entries) if b"europe-mixed-messaging" in entry]
+    assert change[0] in entries[europe]
+    entries[europe] = entries[europe].replace(*change)  # the <updated> date stays
+    site.routes["/daily/atom.xml"] = Response(b"<entry>".join([head, *entries]), feed.content_type)
+    before = len(site.requests)
+    run_monitor(sources_file, db)
+    assert [r.path for r in site.requests[before:]].count(EUROPE_PATH) == 1
+    after = len(site.requests)
+    run_monitor(sources_file, db)
+    assert EUROPE_PATH not in [r.path for r in site.requests[after:]]  # recorded: once
+
+
 def test_a_line_the_site_repeated_on_stored_stories_is_left_out_of_new_ones(tmp_path, mail):
     from datetime import date
 

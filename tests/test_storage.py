@@ -135,11 +135,12 @@ def test_a_revision_that_adds_the_talks_alerts_once(store):
     assert store.save_article(third, FLAGGED, source="A", channels=[EMAIL]).alerts_enqueued == 0
 
 
-def test_entry_dates_are_remembered(store):
+def test_entry_dates_and_fingerprints_are_remembered(store):
     store.save_article(article("https://a.example/1"), FLAGGED, source="A")
-    store.record_entry_dates({"https://a.example/1": "Mon, 01 Jan 2024", "https://a.example/unknown": "x"})
-    assert store.entry_dates(["https://a.example/1", "https://a.example/unknown"]) == {
-        "https://a.example/1": "Mon, 01 Jan 2024"}
+    store.record_entry_versions({"https://a.example/1": "Mon, 01 Jan 2024", "https://a.example/unknown": "x"},
+                                {"https://a.example/1": "abc123"})
+    assert store.entry_versions(["https://a.example/1", "https://a.example/unknown"]) == {
+        "https://a.example/1": ("Mon, 01 Jan 2024", "abc123")}
 
 
 def test_same_text_elsewhere_joins_the_story_without_alerting(store):
