@@ -87,8 +87,10 @@ sampler = threading.Thread(target=sample_tree, daemon=True)
 sampler.start()
 
 started = time.perf_counter()
-state = backfill(since=date(2024, 1, 1), until=date(2024, 12, 31), sources_file=sys.argv[1], db_path=sys.argv[2],
-                 alert_mode="none", return_state=True, **json.loads(sys.argv[4]))
+options = json.loads(sys.argv[4])
+since, until = (date.fromisoformat(options.pop(key)) for key in ("since", "until"))
+state = backfill(since=since, until=until, sources_file=sys.argv[1], db_path=sys.argv[2], alert_mode="none",
+                 return_state=True, **options)
 wall = time.perf_counter() - started
 done.set()
 sampler.join()
@@ -224,10 +226,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="newswatch-bench-"))
     with served_site(args.pages, sites=args.sites) as base_urls, prefect_test_harness(server_startup_timeout=120):
         (work / "sources.toml").write_text(sources_toml(base_urls))
-        options = {}
+        # The sites' sitemaps date every page in 2024; a WARC's pages keep the dates they show.
+        options = {"since": "2024-01-01", "until": "2024-12-31"}
         if args.warc:
             write_warc(work / "pages.warc.gz", base_urls, args.pages)
-            options["warc_files"] = [str(work / "pages.warc.gz")]
+            options |= {"warc_files": [str(work / "pages.warc.gz")], "since": "1990-01-01", "until": "2030-12-31"}
         if not args.backfill_only:
             a = raw_extraction(args.pages)
             a_cores = raw_extraction_on_every_core(args.pages)
