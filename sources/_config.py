@@ -16,12 +16,15 @@ class Source:
     pages: tuple[str, ...] = ()
     # A site's home page: its feed (or sitemap) is found there on each run.
     homepage: str | None = None
+    # A CDX query of a web archive (the Wayback Machine's CDX API, or a server that answers alike):
+    # its captures of HTML pages are the entries, each page read from the archive.
+    cdx: str | None = None
 
 
 def listed_hosts(sources: list[Source]) -> tuple[str, ...]:
     """The hosts of every URL the user wrote in these sources: fetched from whatever their address
     (an intranet site, a loopback test site), unlike hosts only a site's feed or redirect names."""
-    urls = [url for s in sources for url in (s.feed, s.sitemap, s.homepage, *s.pages) if url]
+    urls = [url for s in sources for url in (s.feed, s.sitemap, s.homepage, s.cdx, *s.pages) if url]
     return tuple(sorted({host for url in urls if (host := urlsplit(url).hostname)}))
 
 
@@ -42,7 +45,7 @@ def load_url_list(path: str | Path) -> Source:
     return Source(name=f"url list {path.name}", pages=tuple(dict.fromkeys(urls)))
 
 
-_KEYS = {"name", "feed", "sitemap", "pages", "homepage"}
+_KEYS = {"name", "feed", "sitemap", "pages", "homepage", "cdx"}
 
 
 def load_sources(path: str | Path) -> list[Source]:
@@ -73,15 +76,15 @@ def load_sources(path: str | Path) -> list[Source]:
         if name in names:
             raise ValueError(f"{where}: the name {name!r} is used twice")
         names.add(name)
-        kinds = [k for k in ("feed", "sitemap", "pages", "homepage") if entry.get(k)]
+        kinds = [k for k in ("feed", "sitemap", "pages", "homepage", "cdx") if entry.get(k)]
         if len(kinds) != 1:
-            raise ValueError(f"{where} ({name}) needs exactly one of feed, sitemap, pages or homepage")
+            raise ValueError(f"{where} ({name}) needs exactly one of feed, sitemap, pages, homepage or cdx")
         pages = entry.get("pages", [])
         if not isinstance(pages, list) or not all(isinstance(p, str) for p in pages):
             raise ValueError(f"{where} ({name}): pages must be a list of URLs")
-        for url in [entry.get("feed"), entry.get("sitemap"), entry.get("homepage"), *pages]:
+        for url in [entry.get("feed"), entry.get("sitemap"), entry.get("homepage"), entry.get("cdx"), *pages]:
             if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
                 raise ValueError(f"{where} ({name}): {url!r} is not an http(s) URL")
         sources.append(Source(name=name, feed=entry.get("feed"), sitemap=entry.get("sitemap"), pages=tuple(pages),
-                              homepage=entry.get("homepage")))
+                              homepage=entry.get("homepage"), cdx=entry.get("cdx")))
     return sources

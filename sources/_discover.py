@@ -4,6 +4,7 @@ import asyncio
 import gzip
 import hashlib
 import io
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -110,6 +111,9 @@ async def _discover_source(fetcher: Fetcher, source: Source, known: Mapping[str,
             kind, url = await _find_feed(fetcher, source.homepage)
             found.entries = await _discover_document(fetcher, replace(source, homepage=None, **{kind: url}), known,
                                                      found)
+        elif source.cdx:
+            page = await _get(fetcher, source.cdx, known, found)
+            found.entries = _cdx_entries(source, page) if page else []
         else:
             found.entries = [Entry(url=url, source=source.name) for url in source.pages]
     except SourceError as exc:
@@ -187,6 +191,38 @@ def _usable_url(url: str | None) -> bool:
 def _entry_date(item) -> str | None:
     # Asking feedparser for a missing "updated" maps it to "published" with a warning: look first.
     return item["updated"] if "updated" in item.keys() else item.get("published")
+
+
+def _cdx_entries(source: Source, page: FetchedPage) -> list[Entry]:
+    """A CDX answer's captures of HTML pages that answered 200, each URL once (its first capture), as
+    entries to read from the archive: its Wayback URL with ``id_``, the page as captured, dated by
+    the capture. The answer is JSON (``output=json``: a header row, then a row per capture) or
+    plain text (urlkey, timestamp, original, mimetype, statuscode, ... a line each)."""
+    text = page.body.decode("utf-8", errors="replace")
+    try:
+        rows = json.loads(text) if text.lstrip().startswith("[") else [line.split() for line in text.splitlines()]
+    except ValueError as exc:
+        raise SourceError(f"{page.url}: unreadable CDX answer ({exc})") from None
+    header = rows[0] if rows and isinstance(rows[0], list) and "original" in rows[0] else None
+    fields = header or ["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"]
+    archive = urlsplit(page.final_url)
+    entries, seen, captures = [], set(), 0
+    for row in rows[1:] if header else rows:
+        capture = dict(zip(fields, row, strict=False)) if isinstance(row, list) else {}
+        timestamp, original = capture.get("timestamp", ""), capture.get("original", "")
+        if not (timestamp.isdigit() and len(timestamp) >= 8):
+            continue
+        captures += 1
+        if (not _usable_url(original) or original in seen or capture.get("statuscode") not in ("200", "-")
+                or "html" not in capture.get("mimetype", "")):
+            continue
+        seen.add(original)
+        day = f"{timestamp[:4]}-{timestamp[4:6]}-{timestamp[6:8]}"
+        entries.append(Entry(url=f"{archive.scheme}://{archive.netloc}/web/{timestamp}id_/{original}",
+                             source=source.name, updated=day))
+    if rows and not captures and not header:
+        raise SourceError(f"{page.url}: not a CDX answer (no line of urlkey, timestamp, original, ...)")
+    return entries
 
 
 def _feed_entries(source: Source, page: FetchedPage) -> list[Entry]:

@@ -170,3 +170,36 @@ def test_a_warc_file_cut_inside_its_last_record_s_compressed_member_says_where(t
     assert list(index.offsets) == list(index_warc(whole).offsets)[:-1]
     (failure,) = index.failures
     assert failure.reason == f"cut.warc.gz: cut off after byte {last} of {last + 30}; the last record is unread"
+
+
+def test_a_backfill_from_a_web_archive_s_cdx_answer(tmp_path):
+    """A source with `cdx`: a loopback server answering as the Wayback Machine does (its CDX API, and
+    each capture at /web/<timestamp>id_/<original>); its captures of HTML pages in the range are read
+    from the archive, each URL once."""
+    import json
+
+    routes = archive_routes("https://archive-times.example", PAGES)
+    in_range = sorted(p for p in IN_RANGE if not p.startswith("/news/undated/"))
+    captures = [["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"]]
+    for path in in_range + ["/news/2024-01-01/story-0.html"]:  # the last one is before the range
+        day = path.split("/")[2].replace("-", "")
+        captures.append(["k", f"{day}093000", f"https://archive-times.example{path}", "text/html", "200", "d", "1"])
+    captures += [["k", "20240106093000", f"https://archive-times.example{in_range[0]}", "text/html", "200", "d", "1"],
+                 ["k", "20240107093000", "https://archive-times.example/logo.png", "image/png", "200", "d", "1"],
+                 ["k", "20240107093000", "https://archive-times.example/moved", "text/html", "301", "d", "1"]]
+    with LoopbackSite({"/cdx/search/cdx": Response(json.dumps(captures).encode(), "application/json")}) as archive:
+        for _, timestamp, original, *_ in captures[1:]:
+            path = original.removeprefix("https://archive-times.example")
+            if path in routes:
+                archive.routes[f"/web/{timestamp}id_/{original}"] = routes[path]
+        cdx = archive.url("/cdx/search/cdx") + "?url=archive-times.example/news/*&output=json"
+        (tmp_path / "sources.toml").write_text(f'[[sources]]\nname = "Wayback"\ncdx = "{cdx}"\n')
+        summary = backfill_steps(tmp_path, alert_mode="none")
+        asked = [r.path for r in archive.requests if r.path.startswith("/web/")]
+
+    with Store(tmp_path / "news.db") as store:
+        stored = sorted(row["url"] for row in store.articles())
+    expected = sorted(archive.url(f"/web/{path.split('/')[2].replace('-', '')}093000id_/https://archive-times.example"
+                                  f"{path}") for path in in_range)
+    assert stored == expected and summary.new == len(in_range) and not summary.failures
+    assert sorted(asked) == sorted(url.removeprefix(archive.base_url) for url in expected)  # nothing else read
