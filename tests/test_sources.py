@@ -20,7 +20,7 @@ def test_default_sources_file_loads():
 @pytest.mark.parametrize("content, message", [
     ("", "no \\[\\[sources\\]\\]"),
     ("[[sources]]\nfeed = 'https://a.example/feed'\n", "needs a name"),
-    ("[[sources]]\nname = 'A'\n", "exactly one of feed, sitemap, pages or homepage"),
+    ("[[sources]]\nname = 'A'\n", "exactly one of feed, sitemap, pages, homepage or cdx"),
     ("[[sources]]\nname = 'A'\nfeed = 'https://a/f'\nsitemap = 'https://a/s'\n", "exactly one"),
     ("[[sources]]\nname = 'A'\nfeed = 'ftp://a.example/feed'\n", "not an http"),
     ("[[sources]]\nname = 'A'\npages = 'https://a.example/1'\n", "list of URLs"),

@@ -531,7 +531,7 @@ def test_a_store_from_before_topics_alerts_its_flagged_stories_no_more(tmp_path)
     from storage._schema import MIGRATIONS
 
     old = sqlite_utils.Database(tmp_path / "news.db")
-    for version, name, apply in MIGRATIONS[:-1]:
+    for version, name, apply in [m for m in MIGRATIONS if m[0] <= 10]:  # the schema before topics
         apply(old)
         old["schema_migrations"].insert({"version": version, "name": name, "applied_at": "before"})
     old["stories"].insert({"id": 1, "first_url": "https://a.example/1", "first_seen": "before", "flagged": 1,
