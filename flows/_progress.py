@@ -33,7 +33,7 @@ class PageProgress:
         if sys.stderr.isatty():
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _Rate(),
                                 TimeRemainingColumn(), console=Console(stderr=True))
-            self.bar_task = self.bar.add_task(self._describe(), total=self.total)
+            self.bar_task = self.bar.add_task(self.line(), total=self.total)
 
     def __enter__(self) -> PageProgress:
         if self.bar:
@@ -44,7 +44,9 @@ class PageProgress:
         if self.bar:
             self.bar.stop()
 
-    def _describe(self) -> str:
+    def line(self) -> str:
+        """What the progress line says: the run, and the host whose politeness sets the pace when the
+        pages left are all on one."""
         hosts = [host for host, left in self._left.items() if left]
         if len(hosts) == 1:
             return f"{self.description} (limited by politeness of {hosts[0]})"
@@ -69,4 +71,4 @@ class PageProgress:
         with self._lock:
             self._left.subtract(urlsplit(url).netloc for url in urls)
             if self.bar:
-                self.bar.update(self.bar_task, advance=len(urls), description=self._describe())
+                self.bar.update(self.bar_task, advance=len(urls), description=self.line())

@@ -249,3 +249,15 @@ def test_the_backfill_flow_reads_warc_files(tmp_path, prefect_api):
         assert {row["url"].removeprefix(base) for row in store.articles()} == IN_RANGE
     again = run_backfill(tmp_path, alert_mode="none", warc_files=[str(tmp_path / "news.warc.gz")])
     assert (again.new, again.fetched) == (0, 0)
+
+
+def test_the_progress_line_says_when_one_host_s_politeness_sets_the_pace(prefect_api):
+    from flows._progress import PageProgress
+
+    progress = PageProgress(["http://a.example/1", "http://b.example/1", "http://b.example/2"], key="progress-test",
+                            description="backfill 2024")
+    assert progress.line() == "backfill 2024"
+    progress.fetched("http://b.example/1")
+    assert progress.line() == "backfill 2024"
+    progress.stored(["http://a.example/1"], counted=False)
+    assert progress.line() == "backfill 2024 (limited by politeness of b.example)"
