@@ -155,12 +155,12 @@ def collect_plans(plans: list[Plan], *, fetch: FetchSettings, topics: list[Topic
     else:
         results = fetch_pages(urls, fetch, validators=validators)
     pages = []
-    for result in results:
-        harvest = harvests[source_of[result.url]]
+    for url, result in zip(urls, results, strict=True):
+        harvest = harvests[source_of[url]]
         if isinstance(result, NotModified):
             continue  # an update announced by the feed, but the page itself has not changed
         if not isinstance(result, FetchedPage):
-            harvest.failures.append((result.url, result.reason))
+            harvest.failures.append((url, result.reason))
             continue
         if result.etag or result.last_modified:
             harvest.new_page_validators[result.url] = (result.etag, result.last_modified)

@@ -52,28 +52,36 @@ def index_warc(path: str | Path) -> WarcIndex:
 
 def read_archived(path: str | Path, offset: int, *, max_bytes: int = 5_000_000) -> FetchedPage | FetchFailure:
     """The page in the response record at ``offset``, or a failure saying why it is none: a redirect,
-    an error status, not HTML, too big, or truncated (in the archive, or by the file's end)."""
-    with open(path, "rb") as stream:
-        stream.seek(offset)
-        record = next(iter(ArchiveIterator(stream)))
-        url = record.rec_headers.get_header("WARC-Target-URI")
-        status = record.http_headers.get_statuscode() if record.http_headers else None
-        if truncated := record.rec_headers.get_header("WARC-Truncated"):
-            return FetchFailure(url, f"truncated in the archive ({truncated})")
-        if status is None or not status.isdigit():
-            return FetchFailure(url, "no HTTP response in the record")
-        if status.startswith("3"):
-            return FetchFailure(url, f"HTTP {status}: a redirect to {record.http_headers.get_header('Location')}, "
-                                     "not a page")
-        if status != "200":
-            return FetchFailure(url, f"HTTP {status}")
-        content_type = record.http_headers.get_header("Content-Type") or ""
-        media_type = content_type.split(";")[0].strip().lower()
-        if media_type and media_type not in HTML_TYPES:
-            return FetchFailure(url, f"not an HTML page ({media_type})")
-        body = record.content_stream().read(max_bytes + 1)
-        if len(body) > max_bytes:
-            return FetchFailure(url, f"body too large: over {max_bytes} bytes")
-        if getattr(record.raw_stream, "limit", 0):
-            return FetchFailure(url, "truncated: the file ends inside this record")
-        return FetchedPage(url, url, content_type, body)
+    an error status, not HTML, too big, truncated (in the archive, or by the file's end), or a record
+    or file that cannot be read (moved since it was indexed, damaged)."""
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(offset)
+            return _page(next(iter(ArchiveIterator(stream))), max_bytes)
+    except Exception as exc:  # warcio raises what its parsers raise on a damaged record
+        return FetchFailure(f"{Path(path).as_uri()}#{offset}",
+                            f"{Path(path).name}: the record at byte {offset} cannot be read ({type(exc).__name__})")
+
+
+def _page(record, max_bytes: int) -> FetchedPage | FetchFailure:
+    url = record.rec_headers.get_header("WARC-Target-URI")
+    status = record.http_headers.get_statuscode() if record.http_headers else None
+    if truncated := record.rec_headers.get_header("WARC-Truncated"):
+        return FetchFailure(url, f"truncated in the archive ({truncated})")
+    if status is None or not status.isdigit():
+        return FetchFailure(url, "no HTTP response in the record")
+    if status.startswith("3"):
+        return FetchFailure(url, f"HTTP {status}: a redirect to {record.http_headers.get_header('Location')}, "
+                                 "not a page")
+    if status != "200":
+        return FetchFailure(url, f"HTTP {status}")
+    content_type = record.http_headers.get_header("Content-Type") or ""
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type and media_type not in HTML_TYPES:
+        return FetchFailure(url, f"not an HTML page ({media_type})")
+    body = record.content_stream().read(max_bytes + 1)
+    if len(body) > max_bytes:
+        return FetchFailure(url, f"body too large: over {max_bytes} bytes")
+    if getattr(record.raw_stream, "limit", 0):
+        return FetchFailure(url, "truncated: the file ends inside this record")
+    return FetchedPage(url, url, content_type, body)

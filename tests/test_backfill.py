@@ -203,3 +203,15 @@ def test_a_backfill_from_a_web_archive_s_cdx_answer(tmp_path):
                                   f"{path}") for path in in_range)
     assert stored == expected and summary.new == len(in_range) and not summary.failures
     assert sorted(asked) == sorted(url.removeprefix(archive.base_url) for url in expected)  # nothing else read
+
+
+def test_a_record_that_cannot_be_read_any_more_is_a_failure_not_a_crash(tmp_path):
+    from sources import index_warc, read_archived
+
+    warc = tmp_path / "news.warc.gz"
+    write_warc(warc, "https://a.example", cut=0)
+    offset = index_warc(warc).offsets[f"https://a.example{PAGES[3].path}"]
+    assert read_archived(warc, offset).url == f"https://a.example{PAGES[3].path}"
+    warc.write_bytes(b"not a warc any more")
+    failure = read_archived(warc, offset)
+    assert failure.reason.startswith(f"news.warc.gz: the record at byte {offset} cannot be read")
