@@ -6,7 +6,7 @@ detection alone over the same texts, measured in the same run.
 The store holds every article of the us-iran-talks development set, --copies times over (each copy
 its own story: other URL, a number in its text; every other copy with Iran's names made
 Venezuela's), stored with the seeds' topic. Then a second topic
-is added (the seeds' topic extended to the US and Venezuela, as README's "Add a topic" shows):
+is added (seeds/us-venezuela-topics.toml: the seeds' topic extended to the US and Venezuela):
   (a) detect_each with both topics over the same texts, in memory: the baseline;
   (b) pipeline.reclassify over the store: reading each article, detecting it, replacing its topics
       and moving its story's state in SQLite, a transaction per batch.
@@ -33,17 +33,6 @@ from extractors import Article  # noqa: E402
 from pipeline import load_settings, prepare_run, reclassify  # noqa: E402
 from storage import Store  # noqa: E402
 
-SECOND_TOPIC = f'''
-include = ["{seeds.TOPICS_FILE}"]
-
-[topics.us-venezuela-talks]
-extends = "us-iran-talks"
-label = "US–Venezuela talks"
-side_a = ["United States", "U.S.", "US", "American", "Washington", "Trump", "Rubio"]
-side_b = ["Venezuela", "Venezuelan", "Caracas", "Maduro"]
-'''
-
-
 # Every other copy moves its story to Venezuela, so that the second topic has stories to flag.
 _TO_VENEZUELA = {"Iranians": "Venezuelans", "Iranian": "Venezuelan", "Iran": "Venezuela", "Tehran": "Caracas"}
 
@@ -67,14 +56,13 @@ def main() -> None:
              for copy in range(args.copies) for row in rows]
     first_topics = load_topics(seeds.TOPICS_FILE)
     with tempfile.TemporaryDirectory() as tmp:
-        db, topics_file = Path(tmp, "news.db"), Path(tmp, "topics.toml")
-        topics_file.write_text(SECOND_TOPIC)
+        db = Path(tmp, "news.db")
         with Store(db) as store, store.batch():
             for number, (title, text) in enumerate(texts):
                 store.save_article(Article(url=f"https://bench.example/{number}", canonical_url=None, title=title,
                                            text=text), detect_each(first_topics, title=title, text=text,
                                                                    second_opinion=False), source="bench")
-        both = load_topics(topics_file)
+        both = load_topics(seeds.EXAMPLE_TOPICS_FILE)
         started = time.perf_counter()
         for title, text in texts:
             detect_each(both, title=title, text=text)

@@ -7,6 +7,8 @@ from pathlib import Path
 SEEDS_DIR = Path(__file__).parent
 SOURCES_FILE = SEEDS_DIR / "sources.toml"
 TOPICS_FILE = SEEDS_DIR / "topics.toml"
+# The seeds' topics and a second pair of countries that extends them (README, "Add a topic").
+EXAMPLE_TOPICS_FILE = SEEDS_DIR / "us-venezuela-topics.toml"
 SITE_DIR = SEEDS_DIR / "site"
 # The two seed documents the demo site's articles were built from (the captures the user reported).
 DOCUMENTS_DIR = SEEDS_DIR / "documents"

@@ -113,7 +113,8 @@ async def _discover_source(fetcher: Fetcher, source: Source, known: Mapping[str,
                                                      found)
         elif source.cdx:
             page = await _get(fetcher, source.cdx, known, found)
-            found.entries = _cdx_entries(source, page) if page else []
+            # As for a sitemap: however many captures the answer lists, a bounded number of entries.
+            found.entries = _cdx_entries(source, page)[:fetcher.settings.max_entries] if page else []
         else:
             found.entries = [Entry(url=url, source=source.name) for url in source.pages]
     except SourceError as exc:

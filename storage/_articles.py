@@ -133,16 +133,15 @@ class Articles:
         marks = ",".join("?" * len(topic_ids))
         self.db.execute(f"delete from article_topics where article_id = ? and topic in ({marks})",
                         [article_id, *topic_ids])
-        for d in detections:
+        for d in (d for d in detections if d.evidence):  # most articles: none, and nothing written
             if d.label:
                 self.db.execute("insert into topics (id, label) values (?, ?) on conflict (id) do update "
                                 "set label = excluded.label", [d.topic, d.label])
-            if d.evidence:
-                self.db.execute(
-                    "insert into article_topics (article_id, topic, flagged, score, state, state_sentence, evidence, "
-                    "matched) values (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [article_id, d.topic, int(d.flagged), d.score, d.state, d.state_sentence,
-                     json.dumps(d.evidence, ensure_ascii=False), json.dumps(d.actors + d.terms, ensure_ascii=False)])
+            self.db.execute(
+                "insert into article_topics (article_id, topic, flagged, score, state, state_sentence, evidence, "
+                "matched) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [article_id, d.topic, int(d.flagged), d.score, d.state, d.state_sentence,
+                 json.dumps(d.evidence, ensure_ascii=False), json.dumps(d.actors + d.terms, ensure_ascii=False)])
 
     def article_ids(self, *, since: str | None = None) -> list[int]:
         """The stored articles published (or, undated, fetched) on or after ``since``; all without it."""

@@ -189,15 +189,3 @@ def finished_chunks(db) -> int:
             return store.db["backfill_checkpoints"].count
     except Exception:  # the other process is creating the store
         return 0
-
-
-# A second topic in a few lines: the seeds' topic extended to another pair of countries.
-VENEZUELA_TOPICS = f'''
-include = ["{seeds.TOPICS_FILE}"]
-
-[topics.us-venezuela-talks]
-extends = "us-iran-talks"
-label = "US–Venezuela talks"
-side_a = ["United States", "U.S.", "US", "American", "Washington", "Trump", "Rubio"]
-side_b = ["Venezuela", "Venezuelan", "Caracas", "Maduro"]
-'''

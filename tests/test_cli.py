@@ -9,6 +9,8 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+import seeds
+
 from helpers import CHROME, EUROPE_PATH, REJECTED_PATH, TOKYO_PATH, seed_page, seed_paragraphs
 from newswatch.loopback import Response
 from newswatch.cli import app
@@ -68,11 +70,8 @@ def test_classify_flags_seed_texts_and_not_teasers():
     assert not out["teaser-europe"]["flagged"] and not out["teaser-russia"]["flagged"]
 
 
-def test_classify_prints_every_topic_an_article_reports(tmp_path, monkeypatch):
-    from helpers import VENEZUELA_TOPICS
-
-    (tmp_path / "topics.toml").write_text(VENEZUELA_TOPICS)
-    monkeypatch.setenv("NEWSWATCH_TOPICS", str(tmp_path / "topics.toml"))
+def test_classify_prints_every_topic_an_article_reports(monkeypatch):
+    monkeypatch.setenv("NEWSWATCH_TOPICS", str(seeds.EXAMPLE_TOPICS_FILE))
     line = {"id": 1, "title": "A week of diplomacy",
             "text": "The United States and Venezuela agreed to resume negotiations next week. The US envoy met "
                     "Iran's foreign minister in Muscat on Monday. Iranian and American negotiators will meet "
@@ -631,10 +630,9 @@ def test_webhook_secrets_stay_out_of_alerts_list_the_store_and_logs(tmp_path, so
 
 def test_reclassify_after_adding_a_topic_alerts_only_the_newly_flagged_story(tmp_path, sources_file, mail,
                                                                               monkeypatch):
-    import seeds
     from detectors import detect_each, load_topics
     from extractors import Article
-    from helpers import VENEZUELA_TOPICS, run_monitor
+    from helpers import run_monitor
 
     db = tmp_path / "news.db"
     run_monitor(sources_file, db, [mail.alert_url()])
@@ -646,8 +644,7 @@ def test_reclassify_after_adding_a_topic_alerts_only_the_newly_flagged_story(tmp
         saved = store.save_article(venezuela, detect_each(load_topics(seeds.TOPICS_FILE), title=venezuela.title,
                                                           text=venezuela.text), source="Wire")
     assert saved.alerts_enqueued == 0  # no topic of the first file flags it
-    (tmp_path / "topics.toml").write_text(VENEZUELA_TOPICS)
-    monkeypatch.setenv("NEWSWATCH_TOPICS", str(tmp_path / "topics.toml"))
+    monkeypatch.setenv("NEWSWATCH_TOPICS", str(seeds.EXAMPLE_TOPICS_FILE))
 
     first = runner.invoke(app, ["reclassify", "--db", str(db), "--alert", mail.alert_url()])
     assert first.exit_code == 0, first.output

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import seeds
-from helpers import VENEZUELA_TOPICS, seed_paragraphs
+from helpers import seed_paragraphs
 from detectors import SemanticUnavailable, detect, detect_each, detect_topics, load_topics, semantic_detect, with_second_opinion
 from detectors import _semantic
 from detectors._sentences import split_sentences
@@ -379,8 +379,7 @@ def test_a_run_on_sentence_is_still_flagged():
 
 def test_a_topic_extends_another_in_a_few_lines(tmp_path):
     """States, negations, terms and third parties come from the base; the sides and label do not."""
-    (tmp_path / "topics.toml").write_text(VENEZUELA_TOPICS)
-    topics = {topic.id: topic for topic in load_topics(tmp_path / "topics.toml")}
+    topics = {topic.id: topic for topic in load_topics(seeds.EXAMPLE_TOPICS_FILE)}
     assert set(topics) == {"us-iran-talks", "us-venezuela-talks"}
     venezuela = topics["us-venezuela-talks"]
     assert venezuela.label == "US–Venezuela talks" and venezuela.semantic is None
@@ -440,8 +439,7 @@ def test_inheritance_mistakes_are_named(tmp_path, content, message):
 
 
 def test_an_article_keeps_every_topic_it_reports(tmp_path):
-    (tmp_path / "topics.toml").write_text(VENEZUELA_TOPICS)
-    topics = load_topics(tmp_path / "topics.toml")
+    topics = load_topics(seeds.EXAMPLE_TOPICS_FILE)
     detections = detect_each(topics, title="A week of diplomacy",
                              text="The United States and Venezuela agreed to resume negotiations next week. "
                                   "The US envoy met Iran's foreign minister in Muscat on Monday. "
