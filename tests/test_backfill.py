@@ -125,8 +125,11 @@ def test_a_backfill_of_16_sites_interleaves_them_within_each_host_s_limits(tmp_p
 
     assert summary.new == 16 * len(IN_RANGE) and not summary.failures
     assert all(sorted(page_requests(site)) == sorted(IN_RANGE | {"/news/undated/before.html"}) for site in sites)
+    # Never past the limit; and the limit is what held, not the timing: answers that overlap reach it
+    # (on a loaded machine a site's requests may happen not to overlap, so not at every site).
+    assert max(site.peak_in_flight for site in sites) == 2
     for site in sites:
-        assert site.peak_in_flight == 2  # the limit is reached, never passed
+        assert site.peak_in_flight <= 2
         # Request starts 0.05 s apart, give or take the servers' scheduling: any five span 0.2 s.
         starts = [r.at for r in site.requests]
         assert min(b - a for a, b in zip(starts, starts[4:], strict=False)) >= 4 * 0.05 - 0.03
