@@ -5,28 +5,19 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+from ._language import identify_language
+from ._normalize import normalize
 from ._semantic import SemanticUnavailable, best_margin
 from ._sentences import split_sentences
-from ._topics import Topic
+from ._topics import COMMAS, Topic
 
 # A term's counterparts are named in its clause, each within this many words of the term or of the
 # counterpart before it: "a call between Donald Trump and Hassan Rouhani". Words of place, time and
-# mediation introduce none: "met on the sidelines of the UN", "exchanged messages through Oman", "a
-# swap mediated by Qatar".
+# mediation introduce none (the topic's no_counterpart_words): "met on the sidelines of the UN",
+# "exchanged messages through Oman", "a swap mediated by Qatar".
 _PARTICIPANT_REACH_WORDS = 5
-_NO_COUNTERPART = {"on", "at", "in", "during", "after", "before", "since", "for", "from", "through", "via", "by",
-                   "mediated", "brokered"}
-# A sentence that opens with a pronoun, or names "the two sides", continues the sentence before it.
-_CONTINUATION = re.compile(r"(?:He|She|They|His|Her|Their)\b")
-_BOTH_SIDES = re.compile(r"\b(?:the two|both) (?:sides|countries|governments|nations|capitals|adversaries|foes)\b",
-                         re.IGNORECASE)
 # A term's subject is named in its own clause: "..., as both governments signaled interest in diplomacy".
-_CLAUSE_MARKS = (",", ";", ":", "—", " – ", " - ")
-# What separates the items of a list of actors: "the US, Iran and Oman".
-_LIST_GAP = re.compile(r"[\s,]|\b(?:and|or)\b")
-# A term right after one of these words refers back to talks named before it in the sentence:
-# "..., the first such meeting since", "with Trump leaving the summit early".
-_REFERS_BACK = re.compile(r"\b(?:the|such|that|this|same)\s+$", re.IGNORECASE)
+_CLAUSE_MARKS = (*COMMAS, ";", "؛", "；", ":", "—", " – ", " - ")
 # A negation reaches a state phrase through a verb and an article ("not considering a return to
 # talks"), but a term only when right after it ("not talking to"): "would not obstruct negotiations"
 # negates the verb, not the talks.
@@ -52,6 +43,8 @@ class Detection:
     # state is the topic's default: no sentence names one).
     label: str | None = None
     state_sentence: str | None = None
+    # The article's language (ISO 639-1), as given or identified; None when too short to tell.
+    language: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -78,7 +71,7 @@ def _participants(topic: Topic, text: str, side: re.Pattern) -> list[re.Match]:
     ]
 
 
-def _not_between_sides(text: str, term: re.Match, mentions: list[tuple[int, int, str]],
+def _not_between_sides(topic: Topic, text: str, term: re.Match, mentions: list[tuple[int, int, str]],
                        earlier: bool | None = None) -> bool:
     """True when the talks of this term include a third party, or stay within one side. The talks
     are between the actors named before the term in its own clause (or the last actor named, when
@@ -94,7 +87,7 @@ def _not_between_sides(text: str, term: re.Match, mentions: list[tuple[int, int,
     clause_start = _clause_start(text, term.start())
     before = {kind for start, _, kind in mentions if clause_start <= start < term.start()}
     own_clause = bool(before)
-    refers_back = not own_clause or _REFERS_BACK.search(text, clause_start, term.start())
+    refers_back = not own_clause or topic.refers_back.search(text, clause_start, term.start())
     if not before:  # a clause with no actor of its own ("..., their first meeting since"): the last one named
         before = {max((m for m in mentions if m[0] < term.start()), default=(0, 0, None))[2]} - {None}
     after, reach_from = [], term.end()
@@ -104,8 +97,8 @@ def _not_between_sides(text: str, term: re.Match, mentions: list[tuple[int, int,
             continue
         gap = text[reach_from:start]
         between = gap.casefold().split()
-        listed = not _LIST_GAP.sub("", gap) and after  # "as US, Iran weigh": a list, not a new clause
-        if len(between) > _PARTICIPANT_REACH_WORDS or _NO_COUNTERPART & set(between) \
+        listed = not topic.list_gap.sub("", gap) and after  # "as US, Iran weigh": a list, not a new clause
+        if len(between) > _PARTICIPANT_REACH_WORDS or topic.no_counterpart & set(between) \
                 or (any(mark in gap for mark in _CLAUSE_MARKS) and not listed):
             break
         after.append(kind)
@@ -137,7 +130,7 @@ def _find(topic: Topic, text: str) -> _Found | None:
                       + [(m.start(), m.end(), "third") for m in topic.non_parties.finditer(text)])
     kept, excluded = [], None
     for term in sorted(terms, key=re.Match.start):  # in order: a term may take the verdict of the one before
-        excluded = _not_between_sides(text, term, mentions, excluded)
+        excluded = _not_between_sides(topic, text, term, mentions, excluded)
         if not excluded:
             kept.append(term)
     if not kept:
@@ -149,34 +142,41 @@ def _continues(topic: Topic, sentence: str) -> bool:
     """Whether ``sentence`` is about the parties of the sentence before it: it opens with a pronoun,
     names "the two sides", or names no party of either side ("The exchange followed months of
     indirect negotiations mediated by Qatar.")."""
-    return bool(_CONTINUATION.match(sentence) or _BOTH_SIDES.search(sentence)
+    return bool(topic.continuation.match(sentence) or topic.both_sides.search(sentence)
                 or not (topic.side_a.search(sentence) or topic.side_b.search(sentence)))
 
 
-def detect(topic: Topic, *, title: str | None, text: str, second_opinion: bool = True) -> Detection:
-    """Score one article for one topic.
+def detect(topic: Topic, *, title: str | None, text: str, second_opinion: bool = True,
+           language: str | None = None) -> Detection:
+    """Score one article for one topic, by the topic's lists for the article's ``language`` (identified
+    from the text when not given; its own lists when it has none for that language).
 
     A sentence is evidence when it names a party of each side and a talks term; the headline and the
     lead sentence weigh more than the rest. Two adjacent sentences that are evidence only together
     weigh least, unless the second continues the first (``_continues``): then the pair weighs as the
     first. The state is the one the headline, else the earliest evidence, names first (``_state``).
+    Sentences are matched normalised (``normalize``) and quoted as written.
 
     When the evidence falls short of the threshold and the topic's [semantic] table sets a
     ``second_opinion`` margin, the semantic scorer rates it (``second_opinion=False`` skips that:
     the rules alone, with no model loaded).
     """
-    whole = f"{title or ''}\n{text}"
+    if language is None:
+        language = identify_language(f"{title or ''}\n{text}")
+    topic = topic.in_language(language)
+    whole = normalize(f"{title or ''}\n{text}")
     if not (topic.side_a.search(whole) and topic.side_b.search(whole)
             and (topic.terms.search(whole) or topic.addressed_terms.search(whole))):
-        return Detection(topic=topic.id, flagged=False, score=0.0, label=topic.label)  # most articles: no evidence
+        # most articles: no evidence
+        return Detection(topic=topic.id, flagged=False, score=0.0, label=topic.label, language=language)
     headline, body = split_sentences(title or ""), split_sentences(text)
     candidates = [(s, topic.headline_weight) for s in headline]
     candidates += [(s, topic.lead_weight if i == 0 else topic.sentence_weight) for i, s in enumerate(body)]
-    found = [(sentence, weight, _find(topic, sentence)) for sentence, weight in candidates]
+    found = [(sentence, weight, _find(topic, normalize(sentence))) for sentence, weight in candidates]
     body_found = found[len(headline):]
     for (first, first_weight, first_hit), (second, _, second_hit) in zip(body_found, body_found[1:], strict=False):
-        if first_hit is None and second_hit is None and (pair_hit := _find(topic, f"{first} {second}")):
-            weight = first_weight if _continues(topic, second) else topic.adjacent_weight
+        if first_hit is None and second_hit is None and (pair_hit := _find(topic, normalize(f"{first} {second}"))):
+            weight = first_weight if _continues(topic, normalize(second)) else topic.adjacent_weight
             found.append((f"{first} {second}", weight, pair_hit))
 
     found = [(sentence, weight, hit) for sentence, weight, hit in found if hit is not None]
@@ -204,20 +204,23 @@ def detect(topic: Topic, *, title: str | None, text: str, second_opinion: bool =
         second_opinion=margin,
         label=topic.label,
         state_sentence=state_sentence,
+        language=language,
     )
 
 
 def _state(topic: Topic, sentences: list[str]) -> tuple[str | None, str | None]:
     """The state of the talks the article reports, and the sentence that names it: the state phrase
-    that comes first in the first of
-    ``sentences`` that has one (of two that start together, the longer). News puts what happened
-    first: the headline, whether or not it is evidence, then the lead, and the main clause; what
-    follows is background ("…, after months of stalled talks"). A negated phrase ("not considering a
-    return"), or a term right after a negation ("not talking to"), names the topic's negated state.
-    With no phrase at all, the state is the topic's default, named by no sentence."""
+    that comes first in the first of ``sentences`` that has one (of two that start together, the
+    longer). News puts what happened first: the headline, whether or not it is evidence, then the
+    lead, and the main clause; what follows is background ("…, after months of stalled talks"). In a
+    language that puts the main verb last (``Topic.main_verb_last``), the phrase that ends last. A
+    negated phrase ("not considering a return"), or a term right after a negation ("not talking
+    to"), names the topic's negated state. With no phrase at all, the state is the topic's default,
+    named by no sentence."""
     order = list(topic.states)
-    for sentence in sentences:
-        found = [(m, state) for state, pattern in topic.states.items() if (m := pattern.search(sentence))]
+    for written in sentences:
+        sentence = normalize(written)
+        found = [(m, state) for state, pattern in topic.states.items() for m in pattern.finditer(sentence)]
         if topic.negated_state:
             found = [(m, topic.negated_state if _negated(topic, sentence, m.start(), _NEGATED_PHRASE_REACH) else state)
                      for m, state in found]
@@ -225,8 +228,10 @@ def _state(topic: Topic, sentences: list[str]) -> tuple[str | None, str | None]:
                       for pattern in (topic.terms, topic.addressed_terms) for term in pattern.finditer(sentence)
                       if _negated(topic, sentence, term.start(), _NEGATED_TERM_REACH)]
         if found:
-            # The phrase (or negated term) that starts first; then the longer; then the state listed first.
-            return min(found, key=lambda f: (f[0].start(), f[0].start() - f[0].end(), order.index(f[1])))[1], sentence
+            # The phrase (or negated term) that starts first, or in a verb-final language ends last;
+            # then the longer; then the state listed first.
+            return min(found, key=lambda f: (-f[0].end() if topic.main_verb_last else f[0].start(),
+                                             f[0].start() - f[0].end(), order.index(f[1])))[1], written
     return topic.default_state, None
 
 
@@ -268,16 +273,20 @@ def _second_opinion(topic: Topic, found: list[tuple[str, float, _Found]]) -> tup
     return confirmed, max((m for m in margins if m is not None), default=None)
 
 
-def detect_each(topics: list[Topic], *, title: str | None, text: str, second_opinion: bool = True) -> list[Detection]:
+def detect_each(topics: list[Topic], *, title: str | None, text: str, second_opinion: bool = True,
+                language: str | None = None) -> list[Detection]:
     """The detection of every topic, the highest-scoring first (in the order listed on ties): an
-    article may report several topics' talks."""
-    detections = [detect(t, title=title, text=text, second_opinion=second_opinion) for t in topics]
+    article may report several topics' talks. ``language`` as for ``detect``."""
+    if language is None:
+        language = identify_language(f"{title or ''}\n{text}")
+    detections = [detect(t, title=title, text=text, second_opinion=second_opinion, language=language) for t in topics]
     return sorted(detections, key=lambda d: -d.score)
 
 
-def detect_topics(topics: list[Topic], *, title: str | None, text: str, second_opinion: bool = True) -> Detection:
+def detect_topics(topics: list[Topic], *, title: str | None, text: str, second_opinion: bool = True,
+                  language: str | None = None) -> Detection:
     """The detection of the highest-scoring topic (the first listed on ties)."""
-    return detect_each(topics, title=title, text=text, second_opinion=second_opinion)[0]
+    return detect_each(topics, title=title, text=text, second_opinion=second_opinion, language=language)[0]
 
 
 def with_second_opinion(topics: list[Topic], detections: list[Detection], *, title: str | None,
@@ -288,5 +297,6 @@ def with_second_opinion(topics: list[Topic], detections: list[Detection], *, tit
     articles need not load the model."""
     by_id = {topic.id: topic for topic in topics}
     again = [detection if detection.flagged or not detection.evidence
-             else detect(by_id[detection.topic], title=title, text=text) for detection in detections]
+             else detect(by_id[detection.topic], title=title, text=text, language=detection.language)
+             for detection in detections]
     return sorted(again, key=lambda d: -d.score)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
-# A sentence ends at . ! or ? (with any closing quotes or brackets) before a capital or digit, or at a line break.
-_END = re.compile(r"[.!?][\"”’)\]]*(?=\s+[\"“‘(\[]?[A-Z0-9])|\n")
+# A sentence ends at . ! ? or Arabic's ؟ and Urdu's ۔ (with any closing quotes or brackets) before a
+# capital, a digit or a letter of a script without capitals (Arabic, Hebrew); at a CJK full stop, with
+# or without a space after it; or at a line break.
+_END = re.compile(r"[.!?؟۔][\"”’»)\]]*(?=\s+[\"“‘«„(\[]?[A-Z0-9À-ÖØ-ÞА-ЯЁΑ-Ω\u0590-\u06ff])"
+                  r"|[。！？][」』”）]*|\n")
 # A piece ending in one of these is not a sentence end ("U.S. officials", "Mr. Zarif").
 _ABBREVIATION = re.compile(
     r"(?:\b(?:[A-Z]\.){1,3}|\b(?:Mr|Mrs|Ms|Dr|Gen|Sen|Rep|Gov|Lt|Col|Capt|St|Jr|Sr|Prof|No|vs|Jan|Feb|Aug"

@@ -2,20 +2,29 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._normalize import normalize
+
 _NEVER = re.compile(r"(?!)")
-# What may stand between a subject marker and the party it marks: a determiner, and up to two items
-# of a list, each of one or two words ("on Syria, Iran", "discussed arms control, trade and Iran").
-_SUBJECT_GAP = r"\s+(?:(?:the|an?|its|their)\s+)?(?:[\w'’.-]+(?:\s+[\w'’.-]+)?(?:,|,?\s+and|,?\s+or)\s+){0,2}\Z"
 _WORD = re.compile(r"\w+")
-# What may stand between a side's name and the non-party people it describes: a possessive, or other
-# names of a list ("Iran's scientists", "Iranian and American physicists"). Not any word: "Trump told
-# reporters".
-_DESCRIBED_GAP = r"(?:['’]s)?(?:\s*,\s*[\w'’.-]+|\s+(?:and|or)\s+[\w'’.-]+){0,2}\s+"
+# The commas that separate the items of a list: Latin, Arabic and CJK.
+COMMAS = ",،、，"
 # The words by which non-party people say where they are from: "physicists from Iran", "University of Tehran".
 _ORIGINS = ("from", "of", "in")
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How a language writes a word of a topic's lists in running text: with a clitic written onto
+    its front ("وطهران", "and Tehran") or its end ("مفاوضاتها", "its talks"), and whether a hyphen
+    followed by a lowercase word makes a modifier ("Iran-backed"), as in English but not in German
+    ("US-iranische Gespräche")."""
+
+    prefixes: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
+    hyphen_modifiers: bool = True
 
 
 @dataclass(frozen=True)
@@ -40,14 +49,32 @@ class NameIndex:
     """Whole-word, case-insensitive lookup of many names (hundreds of countries, people, groups):
     word sequences looked up in a dictionary, far faster than one regex of hundreds of alternatives."""
 
-    def __init__(self, names: list[str]):
-        self._keys = {tuple(_WORD.findall(name.casefold())) for name in names} - {()}
+    def __init__(self, names: list[str], spelling: Spelling | None = None):
+        self._keys = {tuple(_WORD.findall(normalize(name).casefold())) for name in names} - {()}
         self._first_words = {key[0] for key in self._keys}
         self._longest = max((len(key) for key in self._keys), default=0)
+        self._name_words = {word for key in self._keys for word in key}
+        # Clitics written onto a name's words ("وروسيا": "and Russia"), the longest first.
+        self._prefixes = sorted(spelling.prefixes, key=len, reverse=True) if spelling else []
+        self._suffixes = sorted(spelling.suffixes, key=len, reverse=True) if spelling else []
+
+    def _name_word(self, word: str) -> str:
+        """``word``, or ``word`` less the clitics that alone keep it from being a word of a name."""
+        if word in self._name_words:
+            return word
+        for bare in [word[len(p):] for p in self._prefixes if word.startswith(p)] + [word]:
+            if bare in self._name_words:
+                return bare
+            for suffix in self._suffixes:
+                if bare.endswith(suffix) and bare[:-len(suffix)] in self._name_words:
+                    return bare[:-len(suffix)]
+        return word
 
     def finditer(self, text: str) -> list[NameMatch]:
         spans = [m.span() for m in _WORD.finditer(text)]
         words = [text[begin:finish].casefold() for begin, finish in spans]
+        if self._prefixes or self._suffixes:
+            words = [self._name_word(word) for word in words]
         found, i = [], 0
         while i < len(words):
             if words[i] in self._first_words:  # most words start no name: skip the longer lookups
@@ -108,11 +135,33 @@ class Topic:
     negated_state: str | None = None
     default_state: str | None = None
     semantic: SemanticExamples | None = None
+    # The grammar words of the topic's language (see seeds/topics.toml): what joins a list of actors,
+    # the words after a term that introduce no counterpart, the openers of a sentence that continues
+    # the one before, the phrases naming both sides, and what makes a term refer back.
+    list_gap: re.Pattern = _NEVER
+    no_counterpart: frozenset[str] = frozenset()
+    continuation: re.Pattern = _NEVER
+    both_sides: re.Pattern = _NEVER
+    refers_back: re.Pattern = _NEVER
+    # Whether the language puts the main verb at the end of its clause (Persian, Turkish, Japanese):
+    # then a sentence's last state phrase, not its first, names what happened.
+    main_verb_last: bool = False
+    # The language the lists are written in, and the topic in each other language it has lists for.
+    language: str = "en"
+    languages: dict[str, Topic] = field(default_factory=dict)
+
+    def in_language(self, language: str | None) -> Topic:
+        """The topic with the lists of ``language``, or its own when it has none for that language."""
+        return self.languages.get(language, self) if language else self
 
 
 # What a topic that ``extends`` another does not inherit: its own name, its two sides, and the
-# semantic scorer's examples, which name those sides.
+# semantic scorer's examples, which name those sides. Its [languages.<code>] tables are inherited
+# the same way: each language's words, but not its sides.
 _NOT_INHERITED = {"label", "side_a", "side_b", "semantic", "extends"}
+# What a [languages.<code>] table takes from its topic: the rest is its language's own.
+_LANGUAGE_SHARED = ("label", "threshold", "headline_weight", "lead_weight", "sentence_weight", "adjacent_weight",
+                    "negated_state", "default_state")
 
 
 def load_topics(path: str | Path) -> list[Topic]:
@@ -149,28 +198,38 @@ def _read_topic_tables(path: Path, *, seen: tuple[Path, ...], named_by: Path | N
     includes = data.get("include", [])
     if not (isinstance(includes, list) and all(isinstance(name, str) for name in includes)):
         raise ValueError(f"{path}: include must be a list of file names")
-    for name in includes:
-        tables.update(_read_topic_tables(path.parent / name, seen=(*seen, path.resolve()), named_by=path))
+    found = [_read_topic_tables(path.parent / name, seen=(*seen, path.resolve()), named_by=path) for name in includes]
     for topic_id, table in data.get("topics", {}).items():
         if not isinstance(table, dict):
             raise ValueError(f"{path}: topics.{topic_id} must be a table")
-        tables[topic_id] = (_merged(defaults, _with_absolute_files(table, path)), path)
+        found.append({topic_id: (_merged(defaults, _with_absolute_files(table, path)), path)})
+    for file_tables in found:
+        for topic_id, (table, where) in file_tables.items():
+            # A topic that several files have (one adds a language to it): their tables, merged.
+            tables[topic_id] = (_merged(tables[topic_id][0], table), where) if topic_id in tables else (table, where)
     return tables
 
 
 def _with_absolute_files(table: dict, path: Path) -> dict:
-    """The table with its third_parties_files made relative to nothing: a topic that inherits them
-    from another file still finds them beside that file."""
+    """The table (and its languages' tables) with its third_parties_files made relative to nothing:
+    a topic that inherits them from another file still finds them beside that file."""
+    if isinstance(table.get("languages"), dict):
+        table = {**table, "languages": {code: _with_absolute_files(words, path) if isinstance(words, dict) else words
+                                        for code, words in table["languages"].items()}}
     if "third_parties_files" not in table:
         return table
     return {**table, "third_parties_files": [str(path.parent / name) for name in table["third_parties_files"]]}
 
 
 def _merged(base: dict, own: dict) -> dict:
-    """``own`` over ``base``; their [states] tables are merged state by state."""
+    """``own`` over ``base``; their [states] tables are merged state by state, their [languages]
+    tables language by language."""
     merged = {**base, **own}
     if isinstance(base.get("states"), dict) and isinstance(own.get("states"), dict):
         merged["states"] = {**base["states"], **own["states"]}
+    if isinstance(base.get("languages"), dict) and isinstance(own.get("languages"), dict):
+        merged["languages"] = {code: _merged(base["languages"].get(code, {}), own["languages"].get(code, {}))
+                               for code in base["languages"].keys() | own["languages"].keys()}
     return merged
 
 
@@ -190,6 +249,8 @@ def _resolve(topic_id: str, tables: dict[str, tuple], resolved: dict[str, dict],
         raise ValueError(f"{path}: topic {topic_id!r} extends itself in the end ({loop})")
     base = _resolve(base_id, tables, resolved, (*chain, topic_id))
     inherited = {key: value for key, value in base.items() if key not in _NOT_INHERITED}
+    inherited["languages"] = {code: {key: value for key, value in words.items() if key not in _NOT_INHERITED}
+                              for code, words in base.get("languages", {}).items()}
     resolved[topic_id] = _merged(inherited, table)
     return resolved[topic_id]
 
@@ -208,29 +269,56 @@ def _names_from_files(table: dict, path: Path, topic_id: str) -> list[str]:
 
 
 def _compile(topic_id: str, table: dict, path: Path) -> Topic:
+    """The topic in its own language, with its [languages.<code>] tables compiled beside it."""
+    languages = table.get("languages", {})
+    if not (isinstance(languages, dict) and all(isinstance(words, dict) for words in languages.values())):
+        raise ValueError(f"{path}: topic {topic_id!r}: languages must hold one table per language code")
+    language = table.get("language", "en")
+    # A table a topic inherited without its sides (it extends another topic) has no topic of its own.
+    shared = {key: table[key] for key in _LANGUAGE_SHARED if key in table}
+    in_languages = {code: _compile_language(topic_id, shared | words, path, code) for code, words in languages.items()
+                    if code != language and ("side_a" in words or "side_b" in words)}
+    return _compile_language(topic_id, table, path, language, in_languages)
+
+
+def _compile_language(topic_id: str, table: dict, path: Path, language: str,
+                      languages: dict[str, Topic] | None = None) -> Topic:
+    where = f"{path}: topic {topic_id!r}" + ("" if languages is not None else f", language {language!r}")
+
     def words(key: str, *, required: bool = True, within: dict = table) -> list[str]:
         value = within.get(key, [])
         if (required and not value) or not all(isinstance(w, str) and w.strip() for w in value):
-            raise ValueError(f"{path}: topic {topic_id!r} needs a non-empty list of strings in {key!r}")
+            raise ValueError(f"{where} needs a non-empty list of strings in {key!r}")
         return value
 
     def weight(key: str, default: float) -> float:
         value = float(table.get(key, default))
         if not 0.0 <= value <= 1.0:
-            raise ValueError(f"{path}: topic {topic_id!r}: {key} must be between 0 and 1")
+            raise ValueError(f"{where}: {key} must be between 0 and 1")
         return value
 
-    side_a, side_b = alias_pattern(words("side_a")), alias_pattern(words("side_b"))
+    spelling = Spelling(tuple(words("prefixes", required=False)), tuple(words("suffixes", required=False)),
+                        bool(table.get("hyphen_modifiers", True)))
+
+    def pattern(key: str, *, required: bool = False) -> re.Pattern:
+        return alias_pattern(words(key, required=required), spelling)
+
+    side_a, side_b = pattern("side_a", required=True), pattern("side_b", required=True)
     third_parties = _other_parties(words("third_parties", required=False) + _names_from_files(table, path, topic_id),
                                    words("side_a") + words("side_b"))
-    addressed = words("addressed_terms", required=False)
+    joiners = "|".join(re.escape(normalize(w)) for w in words("list_words", required=False)) or "(?!)"
+    determiner = rf"(?:(?:{'|'.join(re.escape(w) for w in words('determiners', required=False)) or '(?!)'})\s+)?"
+    item = r"[\w'’.-]+"
     non_parties = words("non_parties", required=False)
-    non_party = alias_pattern(non_parties)
-    markers = words("subject_markers", required=False) + [f"{name} {word}" for name in non_parties for word in _ORIGINS]
-    states = {state: alias_pattern(phrases) for state, phrases in table.get("states", {}).items()}
+    non_party = alias_pattern(non_parties, spelling)
+    markers = words("subject_markers", required=False) + [f"{name} {word}" for name in non_parties
+                                                         for word in words("origin_words", required=False)]
+    states = {state: alias_pattern(phrases, spelling) for state, phrases in table.get("states", {}).items()}
     for key in ("negated_state", "default_state"):
         if key in table and not (isinstance(table[key], str) and table[key] in states):
-            raise ValueError(f"{path}: topic {topic_id!r}: {key} {table[key]!r} is not one of its [states]")
+            raise ValueError(f"{where}: {key} {table[key]!r} is not one of its [states]")
+    addressed = words("addressed_terms", required=False)
+    head_words = _count(table, "marked_noun_words", where)
     return Topic(
         id=topic_id,
         label=table.get("label", topic_id),
@@ -241,24 +329,52 @@ def _compile(topic_id: str, table: dict, path: Path) -> Topic:
         adjacent_weight=weight("adjacent_weight", 0.2),
         side_a=side_a,
         side_b=side_b,
-        terms=alias_pattern(words("terms")),
+        terms=pattern("terms", required=True),
         addressed_terms=re.compile(
-            alias_pattern(addressed).pattern + rf"\s+(?:the\s+)?(?:{side_a.pattern}|{side_b.pattern})"
+            alias_pattern(addressed, spelling).pattern + rf"\s+{determiner}(?:{side_a.pattern}|{side_b.pattern})"
         ) if addressed else _NEVER,
-        third_parties=NameIndex(third_parties),
+        third_parties=NameIndex(third_parties, spelling),
         non_parties=non_party,
-        describes_non_party=re.compile(_DESCRIBED_GAP + non_party.pattern) if non_parties else _NEVER,
-        non_party_marker=_ending(markers, _SUBJECT_GAP),
-        places=alias_pattern(words("places", required=False)),
-        place_marker=_ending(words("place_markers", required=False), r"\s+(?:the\s+)?\Z"),
-        exclusions=alias_pattern(words("exclusions", required=False)),
-        off_topic=alias_pattern(words("off_topic", required=False)),
+        # What may stand between a side's name and the non-party people it describes: a possessive,
+        # or other names of a list ("Iran's scientists", "Iranian and American physicists"). Not any
+        # word: "Trump told reporters".
+        describes_non_party=re.compile(rf"(?:['’]s)?(?:\s*[{COMMAS}]\s*{item}|\s+(?:{joiners})\s+{item}){{0,2}}\s+"
+                                       + non_party.pattern) if non_parties else _NEVER,
+        # What may stand between a subject marker and the party it marks: a determiner, up to two
+        # items of a list, each of one or two words ("on Syria, Iran", "discussed arms control, trade
+        # and Iran"), and the words of a noun that the language puts before the party it belongs to
+        # ("درباره برنامه هسته‌ای ایران": "about the nuclear programme of Iran").
+        non_party_marker=_ending(markers, rf"\s+{determiner}(?:{item}(?:\s+{item}){{0,{max(1, head_words)}}}"
+                                          rf"(?:[{COMMAS}]|[{COMMAS}]?\s+(?:{joiners}))\s+){{0,2}}"
+                                          rf"(?:{item}\s+){{0,{head_words}}}\Z", spelling),
+        places=pattern("places"),
+        place_marker=_ending(words("place_markers", required=False), rf"\s+{determiner}\Z", spelling),
+        exclusions=pattern("exclusions"),
+        off_topic=pattern("off_topic"),
         states=states,
-        negation=alias_pattern(words("negations", required=False)),
+        negation=pattern("negations"),
         negated_state=table.get("negated_state"),
         default_state=table.get("default_state"),
-        semantic=_semantic_examples(table.get("semantic"), words, f"{path}: topic {topic_id!r}"),
+        semantic=_semantic_examples(table.get("semantic"), words, where),
+        list_gap=re.compile(rf"[\s{COMMAS}]|\b(?:{joiners})\b"),
+        no_counterpart=frozenset(normalize(w).casefold() for w in words("no_counterpart_words", required=False)),
+        # Case-sensitive: a pronoun opens the sentence ("They met"), not the word "they" anywhere.
+        continuation=re.compile(rf"(?:{'|'.join(map(re.escape, words('continuation_words', required=False)))})\b")
+        if table.get("continuation_words") else _NEVER,
+        both_sides=pattern("both_sides"),
+        refers_back=re.compile(rf"\b(?:{'|'.join(map(re.escape, words('refers_back_words', required=False)))})\s+$",
+                               re.IGNORECASE) if table.get("refers_back_words") else _NEVER,
+        main_verb_last=bool(table.get("main_verb_last", False)),
+        language=language,
+        languages=languages or {},
     )
+
+
+def _count(table: dict, key: str, where: str) -> int:
+    value = table.get(key, 0)
+    if not (isinstance(value, int) and 0 <= value <= 5):
+        raise ValueError(f"{where}: {key} must be a whole number from 0 to 5")
+    return value
 
 
 def _semantic_examples(table: object, words, where: str) -> SemanticExamples | None:
@@ -281,28 +397,32 @@ def _other_parties(names: list[str], sides: list[str]) -> list[str]:
     return [name for name in names if name.casefold() not in own]
 
 
-def _ending(words: list[str], tail: str) -> re.Pattern:
+def _ending(words: list[str], tail: str, spelling: Spelling) -> re.Pattern:
     """A pattern for text that ends in one of ``words`` followed by ``tail``."""
-    return re.compile(alias_pattern(words).pattern + tail) if words else _NEVER
+    return re.compile(alias_pattern(words, spelling).pattern + tail) if words else _NEVER
 
 
 # What a ``*`` in an alias stands for: one word, hyphenated or not.
 _ANY_WORD = r"\w+(?:-\w+)*"
+# What may come before an alias that starts with a hyphen: the words of a compound ("Atom", "Atom-").
+_COMPOUND_HEAD = r"(?:\w+-?)?"
 # An apostrophe in an alias matches the typographic one too: "won't" and "won’t".
 _APOSTROPHE = "['’]"
 
 
-def alias_pattern(aliases: list[str]) -> re.Pattern:
-    """One regex for whole-word matches; all-capital aliases (US, USA) match case-sensitively, and a
-    ``*`` stands for any one word, hyphenated ones included ("reached * * agreement" matches "reached a
-    long-term agreement"). The other aliases share their common beginnings ("talk(?:s|ed|ing...)"):
-    a regex tries each alternative in turn at every position, so a topic's hundred terms as a flat
-    list cost about four times as much to search."""
+def alias_pattern(aliases: list[str], spelling: Spelling = Spelling()) -> re.Pattern:
+    """One regex for whole-word matches of normalised text; all-capital aliases (US, USA) match
+    case-sensitively, a ``*`` stands for any one word, hyphenated ones included ("reached * *
+    agreement" matches "reached a long-term agreement"), and an alias that starts with a hyphen is
+    also the end of a compound ("-gespräche" matches "Atomgespräche" and "Atom-Gespräche"). The other
+    aliases share their common beginnings ("talk(?:s|ed|ing...)"): a regex tries each alternative in
+    turn at every position, so a topic's hundred terms as a flat list cost about four times as much
+    to search."""
     if not aliases:
         return _NEVER
     trie: dict = {}
     exact = []
-    for alias in set(aliases):
+    for alias in {normalize(alias) for alias in aliases}:
         tokens = _alias_tokens(alias)
         if alias.isupper() and any(c.isalpha() for c in alias):
             exact.append("".join(tokens))
@@ -312,15 +432,28 @@ def alias_pattern(aliases: list[str]) -> re.Pattern:
             node = node.setdefault(token.lower(), {})
         node[""] = {}  # an alias ends here
     parts = sorted(exact, key=len, reverse=True) + ([f"(?i:{_trie_pattern(trie)})"] if trie else [])
+    prefix = _clitics(spelling.prefixes)
+    suffix = _clitics(spelling.suffixes)
     # A hyphen followed by a lowercase word makes a modifier, not a name: "Iran-backed", "US-led".
-    return re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])(?!-[a-z])")
+    modifier = r"(?!-[a-z])" if spelling.hyphen_modifiers else ""
+    return re.compile(rf"(?<![\w]){prefix}(?:" + "|".join(parts) + rf"){suffix}(?![\w]){modifier}")
+
+
+def _clitics(clitics: tuple[str, ...]) -> str:
+    """An optional group of ``clitics``, the longest tried first."""
+    if not clitics:
+        return ""
+    return "(?:" + "|".join(re.escape(normalize(c)) for c in sorted(clitics, key=len, reverse=True)) + ")?"
 
 
 def _alias_tokens(alias: str) -> list[str]:
     """An alias as regex pieces: one per character, a space run as ``\\s+``, a ``*`` as any word."""
     tokens = []
+    if alias.startswith("-") and len(alias) > 1:  # the end of a compound: "-gespräche"
+        tokens.append(_COMPOUND_HEAD)
+        alias = alias[1:]
     for word in alias.split():
-        if tokens:
+        if tokens and tokens[-1] != _COMPOUND_HEAD:
             tokens.append(r"\s+")
         tokens += [_ANY_WORD if char == "*" else _APOSTROPHE if char in "'’" else re.escape(char) for char in word]
     return tokens

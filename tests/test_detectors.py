@@ -449,3 +449,85 @@ def test_an_article_keeps_every_topic_it_reports(tmp_path):
     assert flagged["us-venezuela-talks"].state == "scheduled"
     assert "Venezuela agreed to resume" in flagged["us-venezuela-talks"].state_sentence
     assert detections[0].score >= detections[1].score
+
+
+# One case of each kind per language: a report flagged with its state, a refusal (negation), and
+# talks that are not US–Iran talks. Written for these tests, apart from the benchmark's sets.
+LANGUAGE_CASES = [
+    ("fa", "مذاکرات ایران و آمریکا در مسقط برگزار شد",
+     "هیئت‌های ایران و ایالات متحده روز شنبه با میانجیگری عمان در مسقط گفت‌وگو کردند.", "held or ongoing"),
+    ("fa", "تهران: با واشنگتن مذاکره نمی‌کنیم",
+     "سخنگوی وزارت خارجه گفت ایران تحت فشار با آمریکا مذاکره نخواهد کرد.", "rejected or denied"),
+    ("fa", "عراقچی با وزیران خارجه فرانسه، آلمان و انگلیس در ژنو دیدار کرد",
+     "وزیر امور خارجه ایران با همتایان اروپایی خود درباره برنامه هسته‌ای گفت‌وگو کرد.", None),
+    ("ar", "جولة جديدة من المحادثات بين إيران والولايات المتحدة الأسبوع المقبل",
+     "من المقرر أن يلتقي الوفدان الإيراني والأمريكي في مسقط الأسبوع المقبل.", "scheduled"),
+    ("ar", "طهران: لن نتفاوض مع واشنطن تحت الضغط",
+     "قال المتحدث باسم الخارجية الإيرانية إن بلاده لن تتفاوض مع الولايات المتحدة.", "rejected or denied"),
+    ("ar", "غروسي يلتقي عراقجي في طهران",
+     "بحث المدير العام للوكالة الدولية للطاقة الذرية مع وزير الخارجية الإيراني عمليات التفتيش.", None),
+    ("de", "Atomgespräche zwischen Iran und USA vertagt",
+     "Die für Samstag geplante Verhandlungsrunde zwischen Teheran und Washington wurde verschoben.",
+     "stalled or postponed"),
+    ("de", "Iran will nicht mit den USA verhandeln",
+     "Teheran werde nicht mit der US-Regierung verhandeln, sagte ein Sprecher des Außenministeriums.",
+     "rejected or denied"),
+    ("de", "USA und China verhandeln in Genf über Zölle",
+     "Delegationen der USA und Chinas trafen sich in Genf; der Iran war nicht beteiligt.", None),
+    ("fr", "L'Iran et les États-Unis parviennent à un accord sur un échange de prisonniers",
+     "Téhéran et Washington se sont mis d'accord, après des mois de pourparlers, sur la libération de cinq détenus.",
+     "agreed"),
+    ("fr", "Téhéran exclut toute négociation directe avec Washington",
+     "L'Iran ne négociera pas directement avec les États-Unis, a affirmé le porte-parole de la diplomatie iranienne.",
+     "rejected or denied"),
+    ("fr", "Netanyahu rencontre Trump à la Maison Blanche pour parler de l'Iran",
+     "Le Premier ministre israélien s'est entretenu avec le président américain du programme nucléaire iranien.", None),
+]
+
+
+@pytest.mark.parametrize("language, title, text, state", LANGUAGE_CASES,
+                         ids=[f"{case[0]}-{case[3] or 'not flagged'}" for case in LANGUAGE_CASES])
+def test_talks_in_each_language(language, title, text, state):
+    detection = detect(US_IRAN, title=title, text=text)
+    assert detection.language == language  # identified from the text
+    assert detection.flagged == (state is not None)
+    if state:
+        assert detection.state == state
+        assert detection.state_sentence in (title, text)  # quoted as written
+
+
+def test_the_rules_of_the_article_s_language_are_the_ones_used():
+    persian = "مذاکرات ایران و آمریکا در مسقط برگزار شد"
+    assert detect(US_IRAN, title=persian, text=persian, language="fa").flagged
+    assert not detect(US_IRAN, title=persian, text=persian, language="en").flagged  # the English lists know no Persian
+
+
+@pytest.mark.parametrize("written", [
+    "محادثات بين إيران والولايات المتحدة",  # with hamza, as most write it
+    "محادثات بين ايران والولايات المتحدة",  # bare alef
+    "مُحادَثاتٌ بَيْنَ إيرانَ والولاياتِ المتّحدةِ",  # full diacritics
+    "محـــادثات بين إيران والولايات المتحدة",  # tatweel
+])
+def test_arabic_spellings_of_the_same_words_match_alike(written):
+    detection = detect(US_IRAN, title=written, text="", language="ar")
+    assert detection.flagged and detection.evidence == [written]  # matched normalised, quoted as written
+
+
+def test_persian_letter_forms_and_zwnj_match_alike():
+    arabic_letters = "مذاكرات ايران و آمريكا در مسقط برگزار شد"  # ي and ك, as Arabic keyboards type them
+    with_zwnj = "گفت‌وگوهای ایران و آمریکا در مسقط برگزار شد"
+    for text in (arabic_letters, with_zwnj):
+        assert detect(US_IRAN, title=text, text=text, language="fa").flagged, text
+
+
+def test_clitics_compounds_and_elision():
+    # "and Tehran" written onto the name; a German compound; French elision.
+    assert detect(US_IRAN, title="مفاوضات بين واشنطن وطهران", text="", language="ar").flagged
+    assert detect(US_IRAN, title="Neue Atomgespräche zwischen Washington und Teheran", text="", language="de").flagged
+    assert detect(US_IRAN, title="Les négociations entre l'Iran et l'Amérique reprennent", text="", language="fr").flagged
+
+
+def test_sentences_end_at_arabic_and_cjk_marks():
+    assert split_sentences("هل تستأنف المحادثات؟ قال عراقجي إنها ستستأنف.") == [
+        "هل تستأنف المحادثات؟", "قال عراقجي إنها ستستأنف."]
+    assert split_sentences("伊朗与美国在阿曼举行会谈。双方同意继续谈判！") == ["伊朗与美国在阿曼举行会谈。", "双方同意继续谈判！"]
