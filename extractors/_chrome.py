@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from convertdate import islamic, persian
 from lxml import html as lxml_html
 
 from ._article import Removal
@@ -251,16 +252,25 @@ def remove_chrome_blocks(tree: lxml_html.HtmlElement, headline) -> list[Removal]
 
 # A dateline or byline is short; a sentence that happens to name the day is longer.
 _DATE_LINE_WORDS = 12
-_ISO_DATE = re.compile(r"(?P<year>\d{4})-\d{2}-(?P<day>\d{2})")
+_ISO_DATE = re.compile(r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})")
 
 
-def _is_date_line(line: str, year_and_day: set[int]) -> bool:
-    """A short line carrying the page's own publication date, in whatever language or format:
-    "segunda-feira, 22 de janeiro de 2018 às 0:13", "05/10/2018 - Publicado por: ...". An embedded
-    post's signature ("— Name (@handle) October 9, 2018") and a printed URL are content."""
+def _is_date_line(line: str, dates: list[set[int]]) -> bool:
+    """A short line carrying the page's own publication date (one of ``dates``, each a year and a
+    day), in whatever language, digits or format: "segunda-feira, 22 de janeiro de 2018 às 0:13",
+    "05/10/2018 - Publicado por: ...", "السبت ١٢ أبريل ٢٠٢٥". An embedded post's signature ("— Name
+    (@handle) October 9, 2018") and a printed URL are content."""
     if len(line.split()) > _DATE_LINE_WORDS or "@" in line or "://" in line:
         return False
-    return year_and_day <= {int(number) for number in re.findall(r"\d+", line)}
+    numbers = {int(number) for number in re.findall(r"\d+", line)}  # \d: Arabic-Indic and Persian digits too
+    return any(year_and_day <= numbers for year_and_day in dates)
+
+
+def _calendar_dates(year: int, month: int, day: int) -> list[set[int]]:
+    """The year and day of a Gregorian date, and of the same date in the calendars news pages print
+    beside or instead of it: the Solar Hijri (Iran, Afghanistan) and the Islamic one."""
+    return [{year, day}] + [{other[0], other[2]} for other in (persian.from_gregorian(year, month, day),
+                                                               islamic.from_gregorian(year, month, day))]
 
 
 def _is_table_row(line: str) -> bool:
@@ -274,11 +284,11 @@ def filter_chrome_lines(text: str, published: str | None = None) -> tuple[str, l
     """Drop extracted lines that are prompts, image file names, section labels or, given the page's
     publication date (YYYY-MM-DD), datelines."""
     date = _ISO_DATE.match(published or "")
-    year_and_day = {int(date["year"]), int(date["day"])} if date else None
+    dates = _calendar_dates(int(date["year"]), int(date["month"]), int(date["day"])) if date else None
     kept, removals = [], []
     for line in text.split("\n"):
         bare = line.strip().lstrip("-•* ").strip()
-        if year_and_day and _is_date_line(bare, year_and_day):
+        if dates and _is_date_line(bare, dates):
             removals.append(Removal("dateline or byline", bare))
         elif _PROMPT.match(bare):
             removals.append(Removal("social or navigation prompt", bare))

@@ -7,6 +7,8 @@ import trafilatura
 from courlan import normalize_url
 from trafilatura.utils import load_html
 
+from detectors import identify_language
+
 from ._article import Article
 from ._chrome import filter_chrome_lines, find_headline, remove_chrome_blocks
 from ._decode import decode_page, utf16_text, without_leading_output
@@ -60,15 +62,16 @@ def extract_article(html: bytes | str, *, url: str | None = None, content_type: 
     if memory is not None:
         text, repeated = memory.drop_repeated(text)
         dropped_lines += repeated
+    title, text = _with_zwnj(title), _with_zwnj(text)
     return Article(
         url=url,
         canonical_url=canonical_url,
         title=title,
         text=text,
-        author=metadata.author,
+        author=_with_zwnj(metadata.author),
         published=metadata.date,
-        language=_language(tree),
-        site_name=_meta(tree, "og:site_name") or metadata.sitename,
+        language=identify_language(f"{title or ''}\n{text}") or _declared_language(tree),
+        site_name=_with_zwnj(_meta(tree, "og:site_name") or metadata.sitename),
         removed=removed + dropped_lines,
     )
 
@@ -106,10 +109,30 @@ def _parse(html: bytes | str, content_type: str | None = None):
         if html is None:
             raise ExtractionError("binary content, not HTML")
     page = without_leading_output(html if isinstance(html, str) else decode_page(raw, content_type))
-    tree = load_html(page, max_size=MAX_HTML_BYTES)
+    tree = load_html(_with_zwnj_stand_in(page), max_size=MAX_HTML_BYTES)
     if tree is None or not tree.xpath("boolean(//body//text()[normalize-space()])"):
         raise ExtractionError("not an HTML document")
     return tree
+
+
+# trafilatura drops every character that does not print, Persian's zero-width non-joiner among them
+# ("می‌شود", "is", would become "میشود"): it goes through extraction as a printable stand-in that news
+# text does not hold (the combining grapheme joiner), and is put back after.
+_ZWNJ, _ZWNJ_STAND_IN = "\u200c", "\u034f"
+_ZWNJ_FORMS = (_ZWNJ, "&zwnj;", "&#8204;", "&#x200c;", "&#x200C;")
+
+
+def _with_zwnj_stand_in(page: bytes | str) -> bytes | str:
+    for form in _ZWNJ_FORMS:
+        if isinstance(page, bytes):
+            page = page.replace(form.encode(), _ZWNJ_STAND_IN.encode())
+        else:
+            page = page.replace(form, _ZWNJ_STAND_IN)
+    return page
+
+
+def _with_zwnj(text: str | None) -> str | None:
+    return text.replace(_ZWNJ_STAND_IN, _ZWNJ) if text else text
 
 
 def _meta(tree, name: str) -> str | None:
@@ -142,7 +165,9 @@ def _canonical_url(tree, url: str | None) -> str | None:
     return None
 
 
-def _language(tree) -> str | None:
+def _declared_language(tree) -> str | None:
+    """The language the page says it is in: the article's own, when its text is too short to tell
+    (a template's lang attribute is often the site's default, not the article's)."""
     declared = tree.xpath("/html/@lang") or tree.xpath('//meta[@http-equiv="content-language"]/@content')
     if declared and declared[0].strip():
         return declared[0].strip().split("-")[0].lower()

@@ -70,7 +70,7 @@ def analyse(page: FetchedPage, topics: list[Topic] | None = None,
         return Analysis(page.url, error=f"extraction: {exc}", extract_seconds=time.perf_counter() - started)
     extracted = time.perf_counter()
     detections = detect_each(topics if topics is not None else _worker_topics, title=article.title,
-                             text=article.text, second_opinion=False)
+                             text=article.text, second_opinion=False, language=article.language)
     return Analysis(page.url, article, detections, extract_seconds=extracted - started,
                     detect_seconds=time.perf_counter() - extracted)
 

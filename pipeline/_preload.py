@@ -1,8 +1,9 @@
 """What the analysis pool's fork server loads before it forks a worker.
 
 Importing this module imports the workers' code and fills the caches that extraction builds on first
-use: jusText's stoplists of every language, and dateparser's patterns of every locale (htmldate asks
-dateparser for a date it cannot read itself; about 1 s and 20 MB). Filled once in the fork server,
+use: jusText's stoplists of every language, dateparser's patterns of every locale (htmldate asks
+dateparser for a date it cannot read itself; about 1 s and 20 MB), and py3langid's model of every
+language (about 1 s). Filled once in the fork server,
 they are shared by every worker forked from it, instead of being built again in each.
 """
 

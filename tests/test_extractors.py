@@ -1,7 +1,7 @@
 import pytest
 
-from helpers import (CHROME, EUROPE_PATH, FLAGGED_PATHS, NOT_FLAGGED_PATHS, REJECTED_PATH, RUSSIA_UKRAINE_PATH,
-                      TOKYO_BODY, TOKYO_PATH, seed_page)
+from helpers import (ARABIC_PATH, CHROME, EUROPE_PATH, FLAGGED_PATHS, NOT_FLAGGED_PATHS, PERSIAN_PATH, REJECTED_PATH,
+                     RUSSIA_UKRAINE_PATH, TOKYO_BODY, TOKYO_PATH, seed_page)
 import seeds
 from extractors import MAX_HTML_BYTES, ExtractionError, SiteMemory, extract_article
 from extractors._extract import _parse
@@ -33,6 +33,9 @@ FOREIGN_SENTENCES = {
                     "Oil prices slip as OPEC"],
     EUROPE_PATH: ["Tehran says Washington sought a face-to-face meeting", "Iran: We Rejected Trump",
                   "US and Iran hold indirect talks in Oman"],
+    # Right-to-left pages: related headlines, the footer, and a dateline in Arabic-Indic or Persian digits.
+    ARABIC_PATH: ["أسعار النفط ترتفع", "قمة خليجية الشهر المقبل", "جميع الحقوق محفوظة", "اتصل بنا", "١٢ أبريل ٢٠٢٥"],
+    PERSIAN_PATH: ["کاهش قیمت دلار", "جلسه علنی مجلس", "کلیه حقوق این سایت", "۳۱ فروردین ۱۴۰۴"],
 }
 
 PERSIAN_ARTICLE = "".join(f"<p>{sentence}</p>" for sentence in [
@@ -49,6 +52,24 @@ def test_seed_pages_lose_all_chrome(path):
         assert chrome not in article.text
     for sentence in FOREIGN_SENTENCES[path]:
         assert sentence not in article.text
+
+
+@pytest.mark.parametrize("path, language, published, words", [
+    (ARABIC_PATH, "ar", "2025-04-12", "عقد وزير الخارجية الإيراني عباس عراقجي والمبعوث الأمريكي"),
+    (PERSIAN_PATH, "fa", "2025-04-20", "قرار است در سفارت عمان در رم با یکدیگر گفت\u200cوگو کنند"),
+])
+def test_right_to_left_pages_keep_their_text_language_and_date(path, language, published, words):
+    """The Arabic page is windows-1256 with no charset from the server (its own meta names it); the
+    Persian one is UTF-8, with zero-width non-joiners inside words."""
+    article = extract_article(seed_page(path), url=BASE + path, content_type="text/html")
+    assert (article.language, article.published) == (language, published)
+    assert words in article.text
+
+
+def test_a_dateline_in_the_solar_hijri_calendar_is_chrome():
+    """The Persian page prints its date (2025-04-20) as 31 Farvardin 1404, in Persian digits."""
+    article = extract_article(seed_page(PERSIAN_PATH), url=BASE + PERSIAN_PATH)
+    assert ("dateline or byline", "یکشنبه ۳۱ فروردین ۱۴۰۴ - ۱۰:۰۰") in [(r.reason, r.text) for r in article.removed]
 
 
 def test_tokyo_page_keeps_the_whole_article_and_says_what_it_removed():
