@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from urllib.parse import quote
 
+from babel import Locale, UnknownLocaleError
+
 from storage import PendingAlert
 
 MAX_EVIDENCE = 3
@@ -119,12 +121,22 @@ def _facts(alert: PendingAlert) -> _Facts:
     return _Facts(
         title=prefix + shorten(headline, MAX_TITLE - len(prefix)),
         headline=shorten(headline, MAX_TITLE),
-        meta=" · ".join(part for part in (alert.outlet, alert.published) if part),
+        meta=" · ".join(part for part in (alert.outlet, alert.published, language_name(alert.language)) if part),
         state=_state_line(alert),
         evidence=[shorten(s, MAX_QUOTE) for s in quotes[:MAX_EVIDENCE]],
         also=[{**o, "outlet": shorten(o["outlet"] or "", 80)} for o in alert.also_reported_by[:MAX_OUTLETS]],
         more_outlets=max(0, len(alert.also_reported_by) - MAX_OUTLETS),
     )
+
+
+def language_name(code: str | None) -> str | None:
+    """The English name of a language code ("fa": "Persian"); the code itself when babel knows none."""
+    if not code:
+        return None
+    try:
+        return Locale.parse(code).get_display_name("en")
+    except (ValueError, UnknownLocaleError):
+        return code
 
 
 def _more(facts: _Facts) -> str:
@@ -137,7 +149,7 @@ def payload(alert: PendingAlert) -> dict:
     return {
         "topic": alert.topic, "topic_label": alert.topic_label, "story_id": alert.story_id, "kind": alert.kind,
         "state": alert.state, "previous_state": alert.previous_state, "title": alert.title, "url": alert.url,
-        "outlet": alert.outlet, "published": alert.published, "score": alert.score,
+        "outlet": alert.outlet, "published": alert.published, "language": alert.language, "score": alert.score,
         "evidence": _facts(alert).evidence, "state_sentence": alert.state_sentence,
         "also_reported_by": alert.also_reported_by,
     }
@@ -151,10 +163,11 @@ def render_alert(alert: PendingAlert, *, style: str = "text") -> Message:
         return Message(facts.title, json.dumps({"alerts": [payload(alert)]}, ensure_ascii=False), "text")
     if style == "email":
         esc = html.escape
-        quotes = "".join(f"<p>“{_mark(s, alert.matched, esc, '<b>', '</b>')}”</p>" for s in facts.evidence)
+        # dir="auto": a quote or headline in Persian or Arabic reads right to left.
+        quotes = "".join(f"<p dir=\"auto\">“{_mark(s, alert.matched, esc, '<b>', '</b>')}”</p>" for s in facts.evidence)
         # Each link also in the text: the plain-text part apprise makes of the HTML keeps no href.
         also = "".join(f"<br>{esc(o['outlet'])}: {_html_link(o['url'], o['url'])}" for o in facts.also)
-        body = (f"<h2>{_html_link(alert.url, facts.headline)}</h2>"
+        body = (f"<h2 dir=\"auto\">{_html_link(alert.url, facts.headline)}</h2>"
                 + (f"<p>{esc(facts.meta)}</p>" if facts.meta else "")
                 + f"<p>State: {esc(facts.state)}</p>{quotes}"
                 + (f"<p>Also reported by:{also}{esc(_more(facts))}</p>" if facts.also else "")

@@ -43,7 +43,7 @@ class Outbox:
         rows = self.db.query(
             "select alerts.id as alert_id, alerts.channel, alerts.story_id, alerts.attempts, alerts.topic, "
             "topics.label as topic_label, articles.id as article_id, articles.title, articles.url, "
-            "coalesce(articles.site_name, articles.source) as outlet, articles.published, "
+            "coalesce(articles.site_name, articles.source) as outlet, articles.published, articles.language, "
             "coalesce(change.state, found.state, articles.state) as state, change.previous_state, "
             "coalesce(change.sentence, found.state_sentence) as state_sentence, "
             "coalesce(found.score, articles.score) as score, coalesce(found.evidence, articles.evidence) as evidence, "

@@ -56,3 +56,5 @@ class PendingAlert:
     state_sentence: str | None = None
     # "new": the story's first alert on its topic; "state": a change of its state since.
     kind: str = "new"
+    # The article's language (ISO 639-1), as identified when it was extracted.
+    language: str | None = None

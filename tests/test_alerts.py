@@ -24,7 +24,7 @@ ALERT = PendingAlert(
     evidence=["Iran and US hold talks in Oman", "American and Iranian envoys met in Muscat on Saturday."],
     matched=["American", "Iranian", "met"],
     also_reported_by=[{"outlet": "Wire Daily", "url": "https://wire.example/oman-talks"}],
-    topic="us-iran-talks", topic_label="US–Iran talks",
+    topic="us-iran-talks", topic_label="US–Iran talks", language="en",
 )
 # The same story a day later, after its state changed.
 MOVED = replace(ALERT, alert_id=2, state="stalled or postponed", previous_state="held or ongoing", kind="state",
@@ -53,7 +53,7 @@ def test_unreadable_url_is_masked_whole():
 def test_message_names_topic_state_headline_outlet_evidence_and_link():
     message = render_alert(ALERT)
     assert message.title == "[US–Iran talks · held or ongoing] Iran and US hold talks in Oman"
-    for part in ["Example News · 2025-04-12", "held or ongoing · score 0.93", "“American and Iranian envoys met",
+    for part in ["Example News · 2025-04-12 · English", "held or ongoing · score 0.93", "“American and Iranian envoys met",
                  "Wire Daily: https://wire.example/oman-talks", ALERT.url]:
         assert part in message.body
 
@@ -73,7 +73,7 @@ def test_email_has_an_html_and_a_plain_part_through_a_real_smtp_server(mail):
     html_part = message.get_body(("html",)).get_content()
     assert f'<a href="{ALERT.url}">Iran and US hold talks in Oman</a>' in html_part
     lines = message.get_body(("plain",)).get_content().splitlines()
-    for line in ["Example News · 2025-04-12", "State: stalled or postponed (was: held or ongoing) · score 0.93",
+    for line in ["Example News · 2025-04-12 · English", "State: stalled or postponed (was: held or ongoing) · score 0.93",
                  "“A second round in Muscat was postponed on Sunday.”",
                  "Wire Daily: https://wire.example/oman-talks", ALERT.url]:
         assert line in lines, (line, lines)
@@ -132,7 +132,7 @@ def test_slack_gets_block_kit_sections_for_headline_state_evidence_and_outlets(m
     header, headline, state, evidence, outlets = slack_blocks(monkeypatch, MOVED)
     assert header == {"type": "header", "text": {"type": "plain_text", "text": render_alert(MOVED).title}}
     assert headline["text"] == {"type": "mrkdwn",
-                                "text": f"*<{ALERT.url}|Iran and US hold talks in Oman>*\nExample News · 2025-04-12"}
+                                "text": f"*<{ALERT.url}|Iran and US hold talks in Oman>*\nExample News · 2025-04-12 · English"}
     assert state["text"]["text"] == "*State:* stalled or postponed (was: held or ongoing) · score 0.93"
     assert evidence["text"]["text"] == "> A second round in Muscat was postponed on Sunday."
     assert outlets == {"type": "context", "elements": [
@@ -180,7 +180,7 @@ def test_a_json_webhook_gets_the_alert_s_fields():
     assert alert == {
         "topic": "us-iran-talks", "topic_label": "US–Iran talks", "story_id": 7, "kind": "state",
         "state": "stalled or postponed", "previous_state": "held or ongoing", "title": "Iran and US hold talks in Oman",
-        "url": ALERT.url, "outlet": "Example News", "published": "2025-04-12", "score": 0.93,
+        "url": ALERT.url, "outlet": "Example News", "published": "2025-04-12", "language": "en", "score": 0.93,
         "evidence": ["A second round in Muscat was postponed on Sunday."],
         "state_sentence": "A second round in Muscat was postponed on Sunday.",
         "also_reported_by": [{"outlet": "Wire Daily", "url": "https://wire.example/oman-talks"}]}
