@@ -499,7 +499,8 @@ def extract(
 
 @app.command()
 def classify(
-    file: Annotated[str, typer.Argument(help="JSON Lines with id, title, text; - for standard input.")] = "-",
+    file: Annotated[str, typer.Argument(
+        help="JSON Lines with id, title, text (and language, else identified); - for standard input.")] = "-",
     semantic: Annotated[bool, typer.Option(
         "--semantic", help="Add the optional semantic scorer's verdict (needs newswatch[semantic]).")] = False,
 ) -> None:
@@ -528,7 +529,7 @@ def classify(
                 failed += 1
                 console.print(f"[red]error:[/red] line {number}: {escape(str(exc))}")
                 continue
-            detections = detect_each(topics, title=title, text=text)
+            detections = detect_each(topics, title=title, text=text, language=item.get("language") or None)
             output = {"id": item.get("id"), **detections[0].to_dict(),
                       "topics": [{"topic": d.topic, "flagged": d.flagged, "score": d.score, "state": d.state}
                                  for d in detections if d.evidence]}
@@ -552,6 +553,8 @@ def _classify_input(line: bytes) -> tuple[dict, str | None, str]:
     title, text = item.get("title"), item.get("text") or ""
     if not isinstance(text, str) or not isinstance(title, str | None):
         raise ValueError("expected a JSON object with a text string (and a title string, if any)")
+    if not isinstance(item.get("language"), str | None):
+        raise ValueError("language, if given, must be a language code string such as \"fa\"")
     try:
         json.dumps(item, ensure_ascii=False).encode("utf-8")  # what the output line will carry, its id too
     except UnicodeEncodeError:

@@ -21,7 +21,10 @@ TOKYO_PATH = "/review/2019/12/19/rouhani-tokyo-trip-us-iran-talks.html"
 RUSSIA_UKRAINE_PATH = "/review/2024/04/25/diplomacy-watch-russia-ukraine-deal-2022.html"
 REJECTED_PATH = "/daily/world/2017/09/25/iran-rejected-trump-meeting.html"
 EUROPE_PATH = "/daily/world/2024/04/19/europe-mixed-messaging-restraint.html"
-FLAGGED_PATHS = [TOKYO_PATH, REJECTED_PATH]
+# The Arabic outlet's page is in windows-1256, the Persian one's in UTF-8.
+ARABIC_PATH = "/alwaha/2025/04/12/muscat-second-round.html"
+PERSIAN_PATH = "/payam/1404/02/rome-third-round.html"
+FLAGGED_PATHS = [TOKYO_PATH, REJECTED_PATH, ARABIC_PATH, PERSIAN_PATH]
 NOT_FLAGGED_PATHS = [RUSSIA_UKRAINE_PATH, EUROPE_PATH]
 
 # Chrome that the seed capture of the Tokyo-trip page shows leaking into article text.

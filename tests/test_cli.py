@@ -201,12 +201,12 @@ def test_demo_serve_is_a_target_for_runs_until_ctrl_c(tmp_path):
         assert "  newswatch run --sources" in "".join(lines)
 
         summary = run_monitor(tmp_path / "newswatch-demo-sources.toml", tmp_path / "demo.db", [alert])
-        assert (summary.new, summary.flagged, summary.alerts_sent) == (4, 2, 2)
+        assert (summary.new, summary.flagged, summary.alerts_sent) == (6, 4, 4)
     finally:
         serving.send_signal(signal.SIGINT)
     output = serving.communicate(timeout=30)[0]
     assert serving.returncode == 0 and "demo servers stopped" in output
-    assert output.count("Subject:") == 2
+    assert output.count("Subject:") == 4
 
 
 @pytest.mark.usefixtures("prefect_api")
@@ -571,18 +571,18 @@ def test_alerts_retry_sends_failed_alerts_to_their_channel_s_corrected_url_once(
     db = tmp_path / "news.db"
     run_monitor(sources_file, db, [dead_mail_url()])
     ids = [str(row["id"]) for row in alerts_listed(db)]
-    assert len(ids) == 2
+    assert len(ids) == 4
 
     wrong = runner.invoke(app, ["alerts", "retry", *ids, "--db", str(db), "--alert", "json://127.0.0.1:9/hook"])
     assert wrong.exit_code == 1 and "give exactly one --alert URL of scheme mailto://" in wrong.stderr
     fixed = runner.invoke(app, ["alerts", "retry", *ids, "--db", str(db), "--alert", mail.alert_url()])
     assert fixed.exit_code == 0, fixed.output
-    assert "2 alert(s) made due; 2 sent" in fixed.stderr
-    assert [row["status"] for row in alerts_listed(db)] == ["sent", "sent"]
+    assert "4 alert(s) made due; 4 sent" in fixed.stderr
+    assert [row["status"] for row in alerts_listed(db)] == ["sent"] * 4
     assert all(row["channel_label"].startswith(f"mailto://127.0.0.1:{mail.port}") for row in alerts_listed(db))
     again = runner.invoke(app, ["alerts", "retry", *ids, "--db", str(db), "--alert", mail.alert_url()])
     assert again.exit_code == 0 and "0 alert(s) made due; 0 sent" in again.stderr
-    assert len(mail.messages) == 2
+    assert len(mail.messages) == 4
 
 
 def test_alerts_cancel_and_unknown_ids(tmp_path, sources_file, mail):
@@ -591,12 +591,12 @@ def test_alerts_cancel_and_unknown_ids(tmp_path, sources_file, mail):
     db = tmp_path / "news.db"
     dead = dead_mail_url()
     run_monitor(sources_file, db, [dead])
-    first, second = (str(row["id"]) for row in alerts_listed(db))
+    first, second, *_ = (str(row["id"]) for row in alerts_listed(db))
     cancelled = runner.invoke(app, ["alerts", "cancel", first, "--db", str(db)])
     assert cancelled.exit_code == 0 and "1 alert(s) cancelled" in cancelled.stderr
-    assert [row["status"] for row in alerts_listed(db)] == ["cancelled", "failed"]
+    assert [row["status"] for row in alerts_listed(db)] == ["cancelled", "failed", "failed", "failed"]
     retried = runner.invoke(app, ["alerts", "retry", "--db", str(db), "--alert", dead])
-    assert "1 alert(s) made due" in retried.stderr  # the cancelled one stays cancelled
+    assert "3 alert(s) made due" in retried.stderr  # the cancelled one stays cancelled
     for command in (["alerts", "retry", "999", first], ["alerts", "cancel", "999"]):
         unknown = runner.invoke(app, [*command, "--db", str(db)])
         assert unknown.exit_code == 1 and "error: no alert 999 in the outbox" in unknown.stderr
@@ -636,7 +636,7 @@ def test_reclassify_after_adding_a_topic_alerts_only_the_newly_flagged_story(tmp
 
     db = tmp_path / "news.db"
     run_monitor(sources_file, db, [mail.alert_url()])
-    assert len(mail.messages) == 2
+    assert len(mail.messages) == 4
     venezuela = Article(url="https://wire.example/venezuela", canonical_url=None,
                         title="US and Venezuela agree to resume talks",
                         text="The United States and Venezuela agreed on Friday to resume negotiations in Doha next week.")
@@ -648,12 +648,12 @@ def test_reclassify_after_adding_a_topic_alerts_only_the_newly_flagged_story(tmp
 
     first = runner.invoke(app, ["reclassify", "--db", str(db), "--alert", mail.alert_url()])
     assert first.exit_code == 0, first.output
-    assert "Reclassified 5 articles: 1 stories newly flagged, 0 state changes recorded (not alerted); 1 alerts " \
+    assert "Reclassified 7 articles: 1 stories newly flagged, 0 state changes recorded (not alerted); 1 alerts " \
            "enqueued, 1 sent" in first.stderr
-    assert [m["subject"] for m in mail.messages[2:]] == ["[newswatch] 1 new stories"]  # a digest, by default
-    assert "US–Venezuela talks: scheduled" in mail.messages[2].get_body(("plain",)).get_content()
+    assert [m["subject"] for m in mail.messages[4:]] == ["[newswatch] 1 new stories"]  # a digest, by default
+    assert "US–Venezuela talks: scheduled" in mail.messages[4].get_body(("plain",)).get_content()
     again = runner.invoke(app, ["reclassify", "--db", str(db), "--alert", mail.alert_url()])
-    assert "0 stories newly flagged" in again.stderr and len(mail.messages) == 3
+    assert "0 stories newly flagged" in again.stderr and len(mail.messages) == 5
 
     stories = {row["title"]: row for row in json_lines(runner.invoke(app, ["stories", "--db", str(db), "--json"]).stdout)}
     assert [t["topic"] for t in stories[venezuela.title]["topics"]] == ["us-venezuela-talks"]

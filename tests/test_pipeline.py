@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from helpers import (CHROME, EUROPE_PATH, FLAGGED_PATHS, NOT_FLAGGED_PATHS, REJECTED_PATH, TOKYO_BODY, TOKYO_PATH,
-                     run_monitor, seed_paragraphs, seed_routes)
+from helpers import (ARABIC_PATH, CHROME, EUROPE_PATH, FLAGGED_PATHS, NOT_FLAGGED_PATHS, PERSIAN_PATH, REJECTED_PATH,
+                     TOKYO_BODY, TOKYO_PATH, run_monitor, seed_paragraphs, seed_routes)
 from newswatch.loopback import LoopbackSite, Response
 from storage import Store
 
@@ -24,7 +24,7 @@ def test_seed_site_end_to_end(tmp_path, site, mail, sources_file):
     db = tmp_path / "news.db"
     summary = run(sources_file, db, mail)
 
-    assert (summary.new, summary.flagged, summary.failures) == (4, 2, [])
+    assert (summary.new, summary.flagged, summary.failures) == (6, 4, [])
     rows = stored_texts(db)
     assert set(rows) == {site.url(p) for p in FLAGGED_PATHS + NOT_FLAGGED_PATHS}
     for path in FLAGGED_PATHS:
@@ -46,8 +46,19 @@ def test_seed_site_end_to_end(tmp_path, site, mail, sources_file):
         assert "ProPublica" not in text
         assert "Ursula von der Leyen" not in text
 
+    # Persian and Arabic reports, in their own words and states.
+    with Store(db) as store:
+        by_url = {row["url"]: row for row in store.articles()}
+    arabic, persian = by_url[site.url(ARABIC_PATH)], by_url[site.url(PERSIAN_PATH)]
+    assert (arabic["language"], arabic["state"]) == ("ar", "held or ongoing")
+    assert (persian["language"], persian["state"]) == ("fa", "scheduled")
+    assert "عراقجي" in rows[site.url(ARABIC_PATH)]["text"]  # read as windows-1256, not mojibake
+    assert "گفت\u200cوگو" in persian["title"]  # its zero-width non-joiners kept
+    for path, footer in ((ARABIC_PATH, "جميع الحقوق محفوظة"), (PERSIAN_PATH, "کلیه حقوق")):
+        assert footer not in rows[site.url(path)]["text"]
+
     # Exactly one email per flagged article, naming its title and URL.
-    assert len(mail.messages) == 2
+    assert len(mail.messages) == 4
     bodies = {m["subject"]: m.get_body(("plain",)).get_content() for m in mail.messages}
     for path in FLAGGED_PATHS:
         row = rows[site.url(path)]
@@ -56,8 +67,8 @@ def test_seed_site_end_to_end(tmp_path, site, mail, sources_file):
 
     again = run(sources_file, db, mail)
     assert (again.fetched, again.new, again.alerts_sent) == (0, 0, 0)
-    assert len(mail.messages) == 2
-    assert len(stored_texts(db)) == 4
+    assert len(mail.messages) == 4
+    assert len(stored_texts(db)) == 6
 
 
 def test_failed_pages_are_recorded_and_retried(tmp_path, site, mail, sources_file, monkeypatch):
@@ -75,12 +86,12 @@ def test_failed_pages_are_recorded_and_retried(tmp_path, site, mail, sources_fil
     assert reasons[site.url(TOKYO_PATH)] == "HTTP 500"
     assert reasons[site.url(REJECTED_PATH)].startswith("timeout")
     assert "content type" in reasons[site.url(not_html)]
-    assert summary.new == 1  # the one healthy page went through
+    assert summary.new == 3  # the healthy pages went through: the English one, the Arabic and the Persian
     with Store(db) as store:
         recorded = {row["url"]: row for row in store.failures()}
     assert set(recorded) == {site.url(TOKYO_PATH), site.url(REJECTED_PATH), site.url(not_html)}
     assert recorded[site.url(TOKYO_PATH)]["reason"] == "HTTP 500"
-    assert len(mail.messages) == 0
+    assert len(mail.messages) == 2  # the Arabic and the Persian stories
 
     # The site recovers, and the feed no longer lists the Tokyo page: the next run still fetches it.
     site.routes.update(good)
@@ -95,7 +106,7 @@ def test_failed_pages_are_recorded_and_retried(tmp_path, site, mail, sources_fil
     with Store(db) as store:
         assert store.failures() == []
         assert {row["url"] for row in store.articles()} >= {site.url(p) for p in FLAGGED_PATHS}
-    assert len(mail.messages) == 2
+    assert len(mail.messages) == 4
 
 
 def test_broken_feed_is_recorded_and_other_sources_go_on(tmp_path, site, mail, sources_file):
@@ -105,7 +116,7 @@ def test_broken_feed_is_recorded_and_other_sources_go_on(tmp_path, site, mail, s
     summary = run(sources_file, db, mail)
 
     assert [url for url, _ in summary.failures] == [site.url("/review/feed.xml")], summary.failures
-    assert summary.new == 2  # the Atom source's two articles
+    assert summary.new == 4  # the other sources' four articles
     with Store(db) as store:
         assert [row["kind"] for row in store.failures()] == ["feed"]
         assert store.urls_to_retry("The Statecraft Review") == []  # a feed is not retried as a page
@@ -137,10 +148,10 @@ def test_a_failing_channel_waits_and_is_delivered_once_after_it_recovers(tmp_pat
         urls = [mail.alert_url(), webhook]
 
         first = run_monitor(sources_file, db, urls)
-        assert (first.alerts_sent, first.alerts_failed) == (2, 2)  # email went; the webhook did not
+        assert (first.alerts_sent, first.alerts_failed) == (4, 4)  # email went; the webhook did not
         with Store(db) as store:
             failed = [row for row in store.alerts() if row["status"] == "failed"]
-        assert len(failed) == 2 and all(row["last_error"] and row["next_attempt_at"] for row in failed)
+        assert len(failed) == 4 and all(row["last_error"] and row["next_attempt_at"] for row in failed)
         assert all("json://" in row["channel_label"] for row in failed)
 
         hook.routes["/hook"] = Response(b"ok", "text/plain")
@@ -152,9 +163,9 @@ def test_a_failing_channel_waits_and_is_delivered_once_after_it_recovers(tmp_pat
         recovered = run_monitor(sources_file, db, urls)
         again = run_monitor(sources_file, db, urls)
 
-    assert (recovered.alerts_sent, again.alerts_sent) == (2, 0)
-    assert len([r for r in hook.requests if r.method == "POST"]) == 2 + 2  # two failed tries, two deliveries
-    assert len(mail.messages) == 2  # email was never sent twice
+    assert (recovered.alerts_sent, again.alerts_sent) == (4, 0)
+    assert len([r for r in hook.requests if r.method == "POST"]) == 4 + 4  # four failed tries, four deliveries
+    assert len(mail.messages) == 4  # email was never sent twice
 
 
 def test_no_alert_secret_in_logs_or_store(tmp_path, site, mail, sources_file, caplog):
@@ -179,21 +190,21 @@ def test_no_alert_secret_in_logs_or_store(tmp_path, site, mail, sources_file, ca
 
 
 @pytest.mark.parametrize("mode, subjects", [
-    ("digest", ["[newswatch] 2 new stories"]),
+    ("digest", ["[newswatch] 4 new stories"]),
     ("none", []),
 ])
 def test_alert_modes(tmp_path, site, mail, sources_file, mode, subjects):
     db = tmp_path / "news.db"
     summary = run_monitor(sources_file, db, [mail.alert_url()], alert_mode=mode)
-    assert summary.flagged == 2
+    assert summary.flagged == 4
     assert [m["subject"] for m in mail.messages] == subjects
     with Store(db) as store:
-        assert len(store.alerts()) == len(subjects) * 2  # digest: both stories sent; none: nothing enqueued
+        assert len(store.alerts()) == len(subjects) * 4  # digest: every story sent; none: nothing enqueued
 
 
 def test_no_alert_urls_anywhere_stores_and_sends_nothing_and_says_so(tmp_path, site, sources_file, caplog):
     summary = run_monitor(sources_file, tmp_path / "news.db")
-    assert (summary.flagged, summary.alerts_sent) == (2, 0)
+    assert (summary.flagged, summary.alerts_sent) == (4, 0)
     with Store(tmp_path / "news.db") as store:
         assert store.alerts() == []
     (warning,) = [r.getMessage() for r in caplog.records if "no alert channel" in r.getMessage()]
@@ -240,7 +251,8 @@ def test_a_second_run_against_unchanged_feeds_makes_only_304s(tmp_path, site, ma
     before = len(site.requests)
     again = run_monitor(sources_file, db, [mail.alert_url()])
     second_run = site.requests[before:]
-    assert sorted(r.path for r in second_run) == ["/daily/atom.xml", "/review/feed.xml"]
+    assert sorted(r.path for r in second_run) == ["/alwaha/rss.xml", "/daily/atom.xml", "/payam/feed.xml",
+                                                  "/review/feed.xml"]
     assert all(r.headers.get("If-None-Match") for r in second_run)
     assert (again.announced, again.fetched, again.failures, again.dark_sources) == (0, 0, [], [])
 
@@ -286,7 +298,7 @@ def test_an_updated_entry_is_fetched_again_and_alerts_once_when_it_now_reports_t
         return run_monitor(sources_file, db, [mail.alert_url()])
 
     run_once()
-    assert len(mail.messages) == 2  # the two seed stories; the Europe story is not flagged
+    assert len(mail.messages) == 4  # the two seed stories, the Arabic and the Persian; not the Europe story
 
     feed, page = site.routes["/daily/atom.xml"], site.routes[EUROPE_PATH]
     head, *entries = feed.body.split(b"<entry>")
@@ -302,7 +314,7 @@ def test_an_updated_entry_is_fetched_again_and_alerts_once_when_it_now_reports_t
 
     second = run_once()
     assert (second.fetched, second.revised, second.new) == (1, 1, 0)
-    assert len(mail.messages) == 3 and "Europe" in mail.messages[-1]["subject"]
+    assert len(mail.messages) == 5 and "Europe" in mail.messages[-1]["subject"]
     third = run_once()
     assert (third.fetched, third.alerts_sent) == (0, 0)
     with Store(db) as store:
@@ -387,20 +399,21 @@ def test_a_full_disk_stops_the_run_and_the_next_run_stores_the_rest_alerting_onc
         with pytest.raises(sqlite3.OperationalError, match="full"):
             monitor_once(prepare_run(settings), store)
         stored_before = store.db["articles"].count
-    assert 0 < stored_before < 4, stored_before  # stopped halfway
+    assert 0 < stored_before < 6, stored_before  # stopped halfway
 
     summary = run(sources_file, db, mail)
-    assert summary.new == 4 - stored_before and summary.failures == []
-    assert len(stored_texts(db)) == 4
-    assert len(mail.messages) == 2  # each flagged story alerted once, over the two runs
+    assert summary.new == 6 - stored_before and summary.failures == []
+    assert len(stored_texts(db)) == 6
+    assert len(mail.messages) == 4  # each flagged story alerted once, over the two runs
 
 
 def test_a_run_where_every_source_failed_says_so(tmp_path, site, mail, sources_file):
-    site.routes["/review/feed.xml"] = Response(b"oops", "text/plain", status=404)
-    site.routes["/daily/atom.xml"] = Response(b"oops", "text/plain", status=404)
+    for feed in ("/review/feed.xml", "/daily/atom.xml", "/alwaha/rss.xml", "/payam/feed.xml"):
+        site.routes[feed] = Response(b"oops", "text/plain", status=404)
     summary = run(sources_file, tmp_path / "news.db", mail)
-    assert sorted(summary.failed_sources) == ["Global Wire Daily", "The Statecraft Review"]
-    assert summary.sources == 2
+    assert sorted(summary.failed_sources) == ["Al-Waha Today (Arabic)", "Global Wire Daily", "Payam-e Emrooz (Persian)",
+                                              "The Statecraft Review"]
+    assert summary.sources == 4
 
 
 def test_a_source_whose_collecting_crashes_fails_alone_and_is_retried(tmp_path, site, mail, sources_file,
@@ -418,12 +431,13 @@ def test_a_source_whose_collecting_crashes_fails_alone_and_is_retried(tmp_path, 
     monkeypatch.setattr(pipeline._steps, "fetch_pages", crash_on_review)
     db = tmp_path / "news.db"
     first = run(sources_file, db, mail)
-    assert first.new == 2 and first.failed_sources == ["The Statecraft Review"]
+    assert first.new == 4 and first.failed_sources == ["The Statecraft Review"]
     assert all(reason == "collecting the source crashed: RuntimeError: extractor bug" for _, reason in first.failures)
     with Store(db) as store:
         health = {row["source"]: row["consecutive_failures"] for row in store.source_health()}
-    assert health == {"Global Wire Daily": 0, "The Statecraft Review": 1}
+    assert health == {"Al-Waha Today (Arabic)": 0, "Global Wire Daily": 0, "Payam-e Emrooz (Persian)": 0,
+                      "The Statecraft Review": 1}
 
     monkeypatch.setattr(pipeline._steps, "fetch_pages", fetch)
     assert run(sources_file, db, mail).new == 2  # the crashed source's pages, retried
-    assert len(stored_texts(db)) == 4
+    assert len(stored_texts(db)) == 6
