@@ -5,7 +5,9 @@
 
 Sets: the development set (us-iran-talks-dev/labeled.jsonl: real headlines and news text, 2004–2022)
 and newswatch's own cases in tests/data/ (us_iran_cases: written and tuned with the rules;
-us_iran_blind*: each written after a round of rule changes and scored before the next round).
+us_iran_blind*: each written after a round of rule changes and scored before the next round). Each
+other language has its own table (tests/data/languages/<code>_dev.jsonl, tuned on, and
+<code>_blind.jsonl, not), detected in the language identified from each text, and its own speed.
 newswatch's detector is the rules with the semantic second opinion its topic asks for (needs
 newswatch[semantic]); the rules alone are scored beside it. --semantic also scores the semantic
 scorer alone. "state right" counts, among the flagged positives whose rows list the states a reader
@@ -20,6 +22,7 @@ import json
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,8 +31,9 @@ sys.path.insert(0, str(ROOT))
 import trafilatura  # noqa: E402
 
 import seeds  # noqa: E402
-from detectors import detect_topics, load_topics, semantic_detect_topics  # noqa: E402
+from detectors import detect_topics, identify_language, load_topics, semantic_detect_topics  # noqa: E402
 
+LANGUAGE_SETS = ROOT / "tests" / "data" / "languages"
 # Every blind batch in tests/data, in the order written (us_iran_blind, then 2, 3, ...): a new one is read as it lands.
 OWN_SETS = ["us_iran_cases"] + sorted((path.stem for path in (ROOT / "tests" / "data").glob("us_iran_blind*.jsonl")),
                                       key=lambda name: int(name.removeprefix("us_iran_blind") or 1))
@@ -61,8 +65,13 @@ def score(rows: list[dict], topics, detect=detect_topics) -> tuple[dict, list[tu
             "states": f"{states_right}/{states_labelled}" if states_labelled else ""}, errors
 
 
-def rules_alone(topics, *, title: str | None, text: str):
-    return detect_topics(topics, title=title, text=text, second_opinion=False)
+def rules_alone(topics, *, title: str | None, text: str, language: str | None = None):
+    return detect_topics(topics, title=title, text=text, second_opinion=False, language=language)
+
+
+# Timings are of detection alone: the pipeline identifies an article's language once, when it is
+# extracted (timed on its own below).
+english = partial(detect_topics, language="en")
 
 
 def per_thousand_words(topics, texts: list[str], repeat: int = 20, detect=detect_topics) -> float:
@@ -94,7 +103,7 @@ def speed(topics, datasets: Path) -> tuple[float, float]:
         start = time.perf_counter()
         trafilatura.extract(html, include_comments=False)
         extract_ms.append((time.perf_counter() - start) * 1000 * 1000 / words)
-        detect_ms.append(per_thousand_words(topics, [item["articleBody"]]))
+        detect_ms.append(per_thousand_words(topics, [item["articleBody"]], detect=english))
     return statistics.median(detect_ms), statistics.median(extract_ms)
 
 
@@ -109,8 +118,7 @@ def main() -> None:
 
     sets = {"dev (labeled.jsonl)": args.datasets / "us-iran-talks-dev" / "labeled.jsonl"}
     sets.update({name: ROOT / "tests" / "data" / f"{name}.jsonl" for name in OWN_SETS})
-    sets = {name: [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-            for name, path in sets.items()}
+    sets = {name: read_rows(path) for name, path in sets.items()}
     all_errors = print_table("newswatch", sets, topics, detect_topics)
     wrong_states = sum(kind.startswith("state") for _, kind, _, _ in all_errors)
     print(f"\n{len(all_errors) - wrong_states} errors, {wrong_states} wrong states"
@@ -133,21 +141,23 @@ def main() -> None:
     # The worst case: long articles about the topic, where every sentence is analysed.
     on_topic = [path.read_text() for path in sorted(seeds.DOCUMENTS_DIR.glob("*.txt"))]
     print(f"  on-topic articles (the two seed documents, {', '.join(str(len(t.split())) for t in on_topic)} words): "
-          f"detection {per_thousand_words(topics, on_topic):.2f} ms per 1,000 words")
+          f"detection {per_thousand_words(topics, on_topic, detect=english):.2f} ms per 1,000 words")
     # A "sentence" with no full stop in it (a table or a list run together, a hostile page) is cut
     # into pieces: the time per 1,000 words stays that of a short one, at any length.
     run_on = " ".join(on_topic).replace(".", ",")
-    long_ms = [per_thousand_words(topics, [(run_on * (size // len(run_on) + 1))[:size]], repeat=1)
+    long_ms = [per_thousand_words(topics, [(run_on * (size // len(run_on) + 1))[:size]], repeat=1, detect=english)
                for size in (30_000, 300_000)]
     print(f"  one run-on sentence of 30 KB and of 300 KB: {long_ms[0]:.2f} and {long_ms[1]:.2f} ms per 1,000 words")
     asked = [row for rows in sets.values() for row in rows
              if detect_topics(topics, title=row.get("title"), text=row["text"]).second_opinion is not None]
     if asked:
         with_it, without = (statistics.median(per_article_ms(topics, asked, detect)) for detect in
-                            (detect_topics, rules_alone))
+                            (english, partial(rules_alone, language="en")))
         print(f"  articles the second opinion is asked about ({len(asked)} of the sets' "
               f"{sum(map(len, sets.values()))}): {with_it:.2f} ms each, median, against {without:.2f} ms "
               "by the rules alone")
+
+    print_languages(topics, sets["us_iran_cases"])
 
     if args.semantic:
         print()
@@ -156,13 +166,47 @@ def main() -> None:
               f"{per_thousand_words(topics, on_topic, detect=semantic_detect_topics):.2f} ms per 1,000 words")
 
 
-def print_table(scorer: str, sets: dict[str, list[dict]], topics, detect) -> list:
+def print_languages(topics, english: list[dict]) -> None:
+    """A table per language of its sets, and each language's speed: ms per 1,000 words to detect its
+    positive cases run together into one article (nearly every sentence analysed), English's made
+    the same way from us_iran_cases, and ms to identify the language of such an article."""
+    print("\nother languages (language identified from each text):")
+    codes = sorted(path.name.split("_")[0] for path in LANGUAGE_SETS.glob("*_dev.jsonl"))
+    sets = {f"{code} {split}": read_rows(LANGUAGE_SETS / f"{code}_{split}.jsonl")
+            for code in codes for split in ("dev", "blind")}
+    errors = print_table("newswatch", sets, topics, detect_topics, pooled=False)
+    for name, kind, row, detection in errors:
+        if name.endswith("blind"):
+            continue  # not looked at: the blind sets are scored, never tuned on
+        print(f"  - {name} {row['id']} {kind} (score {detection.score})")
+    print("\nspeed per language, median per 1,000 words (its positive cases as one article):")
+    def one_article(rows: list[dict]) -> str:
+        return " ".join(f"{row['title']}. {row['text']}" for row in rows if row["label"])
+    articles = {"en": one_article(english)} | {code: one_article(sets[f"{code} dev"]) for code in codes}
+    for code, article in articles.items():
+        detect_ms = per_thousand_words(topics, [article], detect=partial(detect_topics, language=code))
+        identify_ms = statistics.median(_timed(identify_language, article) for _ in range(20))
+        print(f"  {code}: detection {detect_ms:.2f} ms; identifying its language {identify_ms:.2f} ms an article "
+              f"({len(article.split())} words)")
+
+
+def _timed(function, *args) -> float:
+    start = time.perf_counter()
+    function(*args)
+    return (time.perf_counter() - start) * 1000
+
+
+def read_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def print_table(scorer: str, sets: dict[str, list[dict]], topics, detect, pooled: bool = True) -> list:
     """Print one line of figures per set; return the errors, with the name of their set."""
     print(f"{scorer + ', set':<30}{'n':>5}{'pos':>5}{'tp':>5}{'fp':>5}{'fn':>5}{'precision':>11}{'recall':>8}{'F1':>7}"
           f"{'state right':>13}")
     all_errors = []
     own = [row for name, rows in sets.items() if name in OWN_SETS for row in rows]
-    for name, rows in [*sets.items(), ("own sets pooled", own)]:
+    for name, rows in [*sets.items(), *([("own sets pooled", own)] if pooled else [])]:
         figures, errors = score(rows, topics, detect)
         all_errors += [(name, *e) for e in errors if name != "own sets pooled"]
         print(f"{name:<30}{figures['n']:>5}{figures['positives']:>5}{figures['tp']:>5}{figures['fp']:>5}"

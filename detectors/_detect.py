@@ -170,13 +170,15 @@ def detect(topic: Topic, *, title: str | None, text: str, second_opinion: bool =
         # most articles: no evidence
         return Detection(topic=topic.id, flagged=False, score=0.0, label=topic.label, language=language)
     headline, body = split_sentences(title or ""), split_sentences(text)
+    normalized = {sentence: normalize(sentence) for sentence in headline + body}  # each sentence once
     candidates = [(s, topic.headline_weight) for s in headline]
     candidates += [(s, topic.lead_weight if i == 0 else topic.sentence_weight) for i, s in enumerate(body)]
-    found = [(sentence, weight, _find(topic, normalize(sentence))) for sentence, weight in candidates]
+    found = [(sentence, weight, _find(topic, normalized[sentence])) for sentence, weight in candidates]
     body_found = found[len(headline):]
     for (first, first_weight, first_hit), (second, _, second_hit) in zip(body_found, body_found[1:], strict=False):
-        if first_hit is None and second_hit is None and (pair_hit := _find(topic, normalize(f"{first} {second}"))):
-            weight = first_weight if _continues(topic, normalize(second)) else topic.adjacent_weight
+        if first_hit is None and second_hit is None \
+                and (pair_hit := _find(topic, f"{normalized[first]} {normalized[second]}")):
+            weight = first_weight if _continues(topic, normalized[second]) else topic.adjacent_weight
             found.append((f"{first} {second}", weight, pair_hit))
 
     found = [(sentence, weight, hit) for sentence, weight, hit in found if hit is not None]

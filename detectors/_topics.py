@@ -53,28 +53,21 @@ class NameIndex:
         self._keys = {tuple(_WORD.findall(normalize(name).casefold())) for name in names} - {()}
         self._first_words = {key[0] for key in self._keys}
         self._longest = max((len(key) for key in self._keys), default=0)
-        self._name_words = {word for key in self._keys for word in key}
-        # Clitics written onto a name's words ("وروسيا": "and Russia"), the longest first.
-        self._prefixes = sorted(spelling.prefixes, key=len, reverse=True) if spelling else []
-        self._suffixes = sorted(spelling.suffixes, key=len, reverse=True) if spelling else []
-
-    def _name_word(self, word: str) -> str:
-        """``word``, or ``word`` less the clitics that alone keep it from being a word of a name."""
-        if word in self._name_words:
-            return word
-        for bare in [word[len(p):] for p in self._prefixes if word.startswith(p)] + [word]:
-            if bare in self._name_words:
-                return bare
-            for suffix in self._suffixes:
-                if bare.endswith(suffix) and bare[:-len(suffix)] in self._name_words:
-                    return bare[:-len(suffix)]
-        return word
+        # Each word of a name with the clitics its language writes onto it ("وروسيا": "and Russia"),
+        # to the bare word: built once, so that reading a text costs one lookup a word. A name's own
+        # word is never read as another's with a clitic.
+        self._bare: dict[str, str] = {}
+        if spelling and (spelling.prefixes or spelling.suffixes):
+            words = {word for key in self._keys for word in key}
+            prefixes, suffixes = ("", *map(normalize, spelling.prefixes)), ("", *map(normalize, spelling.suffixes))
+            self._bare = {prefix + word + suffix: word for word in words for prefix in prefixes for suffix in suffixes}
+            self._bare.update((word, word) for word in words)
 
     def finditer(self, text: str) -> list[NameMatch]:
         spans = [m.span() for m in _WORD.finditer(text)]
         words = [text[begin:finish].casefold() for begin, finish in spans]
-        if self._prefixes or self._suffixes:
-            words = [self._name_word(word) for word in words]
+        if self._bare:
+            words = [self._bare.get(word, word) for word in words]
         found, i = [], 0
         while i < len(words):
             if words[i] in self._first_words:  # most words start no name: skip the longer lookups

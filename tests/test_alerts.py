@@ -335,3 +335,16 @@ def test_a_digest_channel_gets_digests_whatever_the_run_s_mode(tmp_path, mail):
     (message,) = mail.messages
     assert message["subject"] == "[newswatch] 1 new stories"
     assert "agreed ← held or ongoing" in message.get_body(("plain",)).get_content()
+
+
+def test_an_alert_says_the_article_s_language_and_quotes_it_right_to_left():
+    persian = replace(ALERT, language="fa", title="دور سوم گفت‌وگوهای ایران و آمریکا شنبه در رم برگزار می‌شود",
+                      evidence=["هیئت‌های دو کشور قرار است در رم گفت‌وگو کنند."], matched=["گفت‌وگو"])
+    email = render_alert(persian, style="email")
+    assert "Example News · 2025-04-12 · Persian" in email.body
+    assert '<h2 dir="auto">' in email.body and '<p dir="auto">“هیئت‌های دو کشور' in email.body
+    assert "· Persian" in render_alert(persian, style="slack").body
+    assert json.loads(render_alert(persian, style="json").body)["alerts"][0]["language"] == "fa"
+    # A code babel does not know is shown as it is; no language, no mention.
+    assert "· xx" in render_alert(replace(ALERT, language="xx")).body
+    assert render_alert(replace(ALERT, language=None)).body.splitlines()[1] == "Example News · 2025-04-12"
