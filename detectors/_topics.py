@@ -8,6 +8,8 @@ from pathlib import Path
 from ._normalize import normalize
 
 _NEVER = re.compile(r"(?!)")
+# One word of a list or phrase, as the subject and non-party patterns read them.
+_ITEM = r"[\w'’.-]+"
 _WORD = re.compile(r"\w+")
 # The commas that separate the items of a list: Latin, Arabic and CJK.
 COMMAS = ",،、，"
@@ -301,7 +303,10 @@ def _compile_language(topic_id: str, table: dict, path: Path, language: str,
                                    words("side_a") + words("side_b"))
     joiners = "|".join(re.escape(normalize(w)) for w in words("list_words", required=False)) or "(?!)"
     determiner = rf"(?:(?:{'|'.join(re.escape(w) for w in words('determiners', required=False)) or '(?!)'})\s+)?"
-    item = r"[\w'’.-]+"
+    # A word of a subject's phrase, which never introduces a counterpart: "sobre el programa nuclear
+    # con Estados Unidos" names the United States as a party, after all.
+    counterpart = "|".join(re.escape(normalize(w)) for w in words("counterpart_words", required=False))
+    item = rf"(?!(?:{counterpart})\s){_ITEM}" if counterpart else _ITEM
     non_parties = words("non_parties", required=False)
     non_party = alias_pattern(non_parties, spelling)
     markers = words("subject_markers", required=False) + [f"{name} {word}" for name in non_parties
@@ -336,8 +341,9 @@ def _compile_language(topic_id: str, table: dict, path: Path, language: str,
         # What may stand between a subject marker and the party it marks: a determiner, up to two
         # items of a list, each of one or two words ("on Syria, Iran", "discussed arms control, trade
         # and Iran"), and the words of a noun that the language puts before the party it belongs to
-        # ("درباره برنامه هسته‌ای ایران": "about the nuclear programme of Iran").
-        non_party_marker=_ending(markers, rf"\s+{determiner}(?:{item}(?:\s+{item}){{0,{max(1, head_words)}}}"
+        # ("درباره برنامه هسته‌ای ایران": "about the nuclear programme of Iran"); in a language that
+        # does, a list item may be as many words longer ("del alto el fuego en Gaza y de la amenaza iraní").
+        non_party_marker=_ending(markers, rf"\s+{determiner}(?:{item}(?:\s+{item}){{0,{head_words + 1}}}"
                                           rf"(?:[{COMMAS}]|[{COMMAS}]?\s+(?:{joiners}))\s+){{0,2}}"
                                           rf"(?:{item}\s+){{0,{head_words}}}\Z", spelling),
         places=pattern("places"),
