@@ -7,7 +7,8 @@ Sets: the development set (us-iran-talks-dev/labeled.jsonl: real headlines and n
 and newswatch's own cases in tests/data/ (us_iran_cases: written and tuned with the rules;
 us_iran_blind*: each written after a round of rule changes and scored before the next round). Each
 other language has its own table (tests/data/languages/<code>_dev.jsonl, tuned on, and
-<code>_blind.jsonl, not), detected in the language identified from each text, and its own speed.
+<code>_blind*.jsonl, each written before a round of tuning and never tuned on), detected in the
+language identified from each text, and its own speed.
 newswatch's detector is the rules with the semantic second opinion its topic asks for (needs
 newswatch[semantic]); the rules alone are scored beside it. --semantic also scores the semantic
 scorer alone. "state right" counts, among the flagged positives whose rows list the states a reader
@@ -172,11 +173,14 @@ def print_languages(topics, english: list[dict]) -> None:
     the same way from us_iran_cases, and ms to identify the language of such an article."""
     print("\nother languages (language identified from each text):")
     codes = sorted(path.name.split("_")[0] for path in LANGUAGE_SETS.glob("*_dev.jsonl"))
-    sets = {f"{code} {split}": read_rows(LANGUAGE_SETS / f"{code}_{split}.jsonl")
-            for code in codes for split in ("dev", "blind")}
+    sets = {}
+    for code in codes:
+        blind = {path.stem.replace("_", " "): read_rows(path) for path in sorted(LANGUAGE_SETS.glob(f"{code}_blind*.jsonl"))}
+        sets |= {f"{code} dev": read_rows(LANGUAGE_SETS / f"{code}_dev.jsonl"), **blind,
+                 f"{code} blind pooled": [row for rows in blind.values() for row in rows]}
     errors = print_table("newswatch", sets, topics, detect_topics, pooled=False)
     for name, kind, row, detection in errors:
-        if name.endswith("blind"):
+        if "blind" in name:
             continue  # not looked at: the blind sets are scored, never tuned on
         print(f"  - {name} {row['id']} {kind} (score {detection.score})")
     print("\nspeed per language, median per 1,000 words (its positive cases as one article):")
