@@ -175,7 +175,8 @@ def print_languages(topics, english: list[dict]) -> None:
     codes = sorted(path.name.split("_")[0] for path in LANGUAGE_SETS.glob("*_dev.jsonl"))
     sets = {}
     for code in codes:
-        blind = {path.stem.replace("_", " "): read_rows(path) for path in sorted(LANGUAGE_SETS.glob(f"{code}_blind*.jsonl"))}
+        blind = {path.stem.replace("_", " "): read_rows(path)
+                 for path in sorted(LANGUAGE_SETS.glob(f"{code}_blind*.jsonl"))}
         sets |= {f"{code} dev": read_rows(LANGUAGE_SETS / f"{code}_dev.jsonl"), **blind,
                  f"{code} blind pooled": [row for rows in blind.values() for row in rows]}
     errors = print_table("newswatch", sets, topics, detect_topics, pooled=False)
