@@ -20,13 +20,15 @@ _ORIGINS = ("from", "of", "in")
 @dataclass(frozen=True)
 class Spelling:
     """How a language writes a word of a topic's lists in running text: with a clitic written onto
-    its front ("وطهران", "and Tehran") or its end ("مفاوضاتها", "its talks"), and whether a hyphen
-    followed by a lowercase word makes a modifier ("Iran-backed"), as in English but not in German
-    ("US-iranische Gespräche")."""
+    its front ("وطهران", "and Tehran") or its end ("مفاوضاتها", "its talks"); without its definite
+    article, which a clitic may swallow ("للولايات المتحدة": "to the United States", ل + الولايات);
+    and whether a hyphen followed by a lowercase word makes a modifier ("Iran-backed"), as in English
+    but not in German ("US-iranische Gespräche")."""
 
     prefixes: tuple[str, ...] = ()
     suffixes: tuple[str, ...] = ()
     hyphen_modifiers: bool = True
+    definite_article: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,11 @@ class NameIndex:
         if spelling and (spelling.prefixes or spelling.suffixes):
             words = {word for key in self._keys for word in key}
             prefixes, suffixes = ("", *map(normalize, spelling.prefixes)), ("", *map(normalize, spelling.suffixes))
-            self._bare = {prefix + word + suffix: word for word in words for prefix in prefixes for suffix in suffixes}
+            article = spelling.definite_article or "\0"
+            stems = {word: {word, word.removeprefix(article)} for word in words}  # "الصين": "للصين" too
+            self._bare = {prefix + stem + suffix: word for word in words for stem in stems[word]
+                          for prefix in prefixes[1:] for suffix in suffixes}
+            self._bare |= {word + suffix: word for word in words for suffix in suffixes}
             self._bare.update((word, word) for word in words)
 
     def finditer(self, text: str) -> list[NameMatch]:
@@ -292,8 +298,11 @@ def _compile_language(topic_id: str, table: dict, path: Path, language: str,
             raise ValueError(f"{where}: {key} must be between 0 and 1")
         return value
 
+    article = table.get("definite_article")
+    if article is not None and not (isinstance(article, str) and article.strip()):
+        raise ValueError(f"{where}: definite_article must be a word")
     spelling = Spelling(tuple(words("prefixes", required=False)), tuple(words("suffixes", required=False)),
-                        bool(table.get("hyphen_modifiers", True)))
+                        bool(table.get("hyphen_modifiers", True)), article and normalize(article))
 
     def pattern(key: str, *, required: bool = False) -> re.Pattern:
         return alias_pattern(words(key, required=required), spelling)
@@ -311,12 +320,14 @@ def _compile_language(topic_id: str, table: dict, path: Path, language: str,
     non_party = alias_pattern(non_parties, spelling)
     markers = words("subject_markers", required=False) + [f"{name} {word}" for name in non_parties
                                                          for word in words("origin_words", required=False)]
+    head_words = _count(table, "marked_noun_words", where)
+    if head_words:  # a language that puts the noun first describes people after it: "journalistes américains"
+        markers += non_parties
     states = {state: alias_pattern(phrases, spelling) for state, phrases in table.get("states", {}).items()}
     for key in ("negated_state", "default_state"):
         if key in table and not (isinstance(table[key], str) and table[key] in states):
             raise ValueError(f"{where}: {key} {table[key]!r} is not one of its [states]")
     addressed = words("addressed_terms", required=False)
-    head_words = _count(table, "marked_noun_words", where)
     return Topic(
         id=topic_id,
         label=table.get("label", topic_id),
@@ -421,7 +432,11 @@ def alias_pattern(aliases: list[str], spelling: Spelling = Spelling()) -> re.Pat
         return _NEVER
     trie: dict = {}
     exact = []
-    for alias in {normalize(alias) for alias in aliases}:
+    aliases = {normalize(alias) for alias in aliases}
+    if spelling.definite_article:
+        aliases |= {alias.removeprefix(spelling.definite_article) for alias in aliases
+                    if alias.startswith(spelling.definite_article) and len(alias) > len(spelling.definite_article) + 1}
+    for alias in aliases:
         tokens = _alias_tokens(alias)
         if alias.isupper() and any(c.isalpha() for c in alias):
             exact.append("".join(tokens))

@@ -531,3 +531,18 @@ def test_sentences_end_at_arabic_and_cjk_marks():
     assert split_sentences("هل تستأنف المحادثات؟ قال عراقجي إنها ستستأنف.") == [
         "هل تستأنف المحادثات؟", "قال عراقجي إنها ستستأنف."]
     assert split_sentences("伊朗与美国在阿曼举行会谈。双方同意继续谈判！") == ["伊朗与美国在阿曼举行会谈。", "双方同意继续谈判！"]
+
+
+def test_a_clitic_that_swallows_the_arabic_article_still_names_the_party():
+    # ل + الولايات المتحدة is written للولايات المتحدة ("to the United States").
+    detection = detect(US_IRAN, title="رسالة إيرانية جديدة للولايات المتحدة عبر الوسيط العماني", text="", language="ar")
+    assert detection.flagged and any("للولايات" in actor for actor in detection.actors)
+
+
+@pytest.mark.parametrize("language, title", [
+    ("fa", "روزنامه‌نگاران آمریکایی با سخنگوی دولت ایران گفت‌وگو کردند"),
+    ("fr", "Des journalistes américains ont rencontré le porte-parole du gouvernement iranien"),
+])
+def test_people_described_after_their_noun_are_no_party(language, title):
+    """Persian and French put the adjective after the noun: "journalists American"."""
+    assert not detect(US_IRAN, title=title, text="", language=language).flagged
