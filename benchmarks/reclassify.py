@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import seeds  # noqa: E402
-from detectors import detect_each, load_topics  # noqa: E402
+from detectors import detect_each, identify_language, load_topics  # noqa: E402
 from extractors import Article  # noqa: E402
 from pipeline import load_settings, prepare_run, reclassify  # noqa: E402
 from storage import Store  # noqa: E402
@@ -54,18 +54,21 @@ def main() -> None:
     rows = [json.loads(line) for line in labeled.read_text().splitlines()]
     texts = [(_moved(row.get("title") or "", copy), f"{_moved(row['text'], copy)} (copy {copy})")
              for copy in range(args.copies) for row in rows]
+    # Each article's language, as extraction stores it: what reclassify detects it in.
+    languages = [identify_language(f"{title}\n{text}") for title, text in texts]
     first_topics = load_topics(seeds.TOPICS_FILE)
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp, "news.db")
         with Store(db) as store, store.batch():
-            for number, (title, text) in enumerate(texts):
+            for number, ((title, text), language) in enumerate(zip(texts, languages, strict=True)):
                 store.save_article(Article(url=f"https://bench.example/{number}", canonical_url=None, title=title,
-                                           text=text), detect_each(first_topics, title=title, text=text,
-                                                                   second_opinion=False), source="bench")
+                                           text=text, language=language),
+                                   detect_each(first_topics, title=title, text=text, second_opinion=False,
+                                               language=language), source="bench")
         both = load_topics(seeds.EXAMPLE_TOPICS_FILE)
         started = time.perf_counter()
-        for title, text in texts:
-            detect_each(both, title=title, text=text)
+        for (title, text), language in zip(texts, languages, strict=True):
+            detect_each(both, title=title, text=text, language=language)
         detect_seconds = time.perf_counter() - started
 
         run = replace(prepare_run(load_settings(db_path=db), alert_mode="none", reads_sources=False), topics=both)

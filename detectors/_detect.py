@@ -222,7 +222,9 @@ def _state(topic: Topic, sentences: list[str]) -> tuple[str | None, str | None]:
     order = list(topic.states)
     for written in sentences:
         sentence = normalize(written)
-        found = [(m, state) for state, pattern in topic.states.items() for m in pattern.finditer(sentence)]
+        # Of one state's phrases, the first can win, or in a verb-final language the last.
+        found = [(m, state) for state, pattern in topic.states.items()
+                 for m in (pattern.finditer(sentence) if topic.main_verb_last else [pattern.search(sentence)]) if m]
         if topic.negated_state:
             found = [(m, topic.negated_state if _negated(topic, sentence, m.start(), _NEGATED_PHRASE_REACH) else state)
                      for m, state in found]

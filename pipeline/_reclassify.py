@@ -36,8 +36,8 @@ def reclassify(store: Store, run: PreparedRun, *, topic: str | None = None, sinc
     ids = store.article_ids(since=since.isoformat() if since else None)
     before = store.state_counts()
 
-    def detect(title: str | None, text: str):
-        return detect_each(topics, title=title, text=text)
+    def detect(title: str | None, text: str, language: str | None):
+        return detect_each(topics, title=title, text=text, language=language)
 
     for start in range(0, len(ids), RECLASSIFY_BATCH):
         store.redetect(ids[start:start + RECLASSIFY_BATCH], detect, channels)

@@ -149,18 +149,19 @@ class Articles:
             "select id from articles where ? is null or coalesce(published, fetched_at) >= ? order by id",
             [since, since])]
 
-    def redetect(self, article_ids: list[int], detect: Callable[[str | None, str], list[Detection]],
+    def redetect(self, article_ids: list[int], detect: Callable[[str | None, str, str | None], list[Detection]],
                  channels: Iterable[AlertChannel] = ()) -> None:
-        """Detect these stored articles again with ``detect(title, text)``, in one transaction: their
+        """Detect these stored articles again with ``detect(title, text, language)``, in one
+        transaction (the language as stored: identified when the article was extracted): their
         topics replaced, their own columns made their best topic's, their stories' states moved. Only
         a story a topic now flags for the first time is alerted (to ``channels``); a state change is
         recorded, not alerted: it is old news. A story is never unflagged, nor an alert taken back."""
         channels = list(channels)
         with immediate_transaction(self.db.conn):
-            rows = self.db.execute(f"select id, story_id, published, title, text from articles "
+            rows = self.db.execute(f"select id, story_id, published, title, text, language from articles "
                                    f"where id in ({','.join('?' * len(article_ids))})", article_ids).fetchall()
-            for article_id, story_id, published, title, text in rows:
-                detections = detect(title, text)
+            for article_id, story_id, published, title, text, language in rows:
+                detections = detect(title, text, language)
                 self._record_topics(article_id, detections)
                 best = self.db.execute(
                     "select topic, flagged, score, state, evidence, matched from article_topics "
