@@ -3,7 +3,7 @@ each source came to.
 
     python benchmarks/hostile.py [--json]
 
-Loopback sites, each a host of its own, serve the demo's two sources and one source per hostile
+Loopback sites, each a host of its own, serve the demo's four sources and one source per hostile
 behaviour: an endless robots.txt, compression bombs (br and gzip, 100 MB of zeros each), a page that
 trickles in a byte at a time, a sitemap index fanning out to 8,421 sitemaps, a 300 KB run-on
 sentence about the talks, feed items pointing at a cloud metadata address and a private one, an
@@ -90,7 +90,7 @@ ENTITY_BOMB = ('<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa">'
 
 
 def hostile_sources(stack: contextlib.ExitStack) -> tuple[str, str]:
-    """Serve every site; the sources file of the demo's two sources alone (the baseline), and the one
+    """Serve every site; the sources file of the demo's sources alone (the baseline), and the one
     that lists them all."""
     def site() -> LoopbackSite:
         return stack.enter_context(LoopbackSite())
@@ -218,7 +218,7 @@ def main() -> None:
     print(f"newswatch run against {len(result['sources'])} sources, {len(result['sources']) - 2} of them hostile "
           f"(deadlines: {settings.request_deadline:g} s a request, {settings.source_deadline:g} s a source)")
     print(f"  exit code {result['exit_code']}, {result['wall_s']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB "
-          f"({result['peak_rss_mb'] / baseline['peak_rss_mb']:.2f}x the demo's two sources alone: "
+          f"({result['peak_rss_mb'] / baseline['peak_rss_mb']:.2f}x the demo's sources alone: "
           f"{baseline['peak_rss_mb']:.0f} MB, {baseline['wall_s']:.1f} s)")
     print(f"  stored {len(result['stored'])} articles, {len(result['flagged'])} flagged")
     for source, error in result["sources"].items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+import threading
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
@@ -12,9 +12,18 @@ _SAMPLE_CHARS = 1500
 _MIN_PROBABILITY = 0.5
 
 
-@cache
+# The model takes about 70 MB and a second to load: once a process, though a run's sources are
+# collected in threads that all want it at the same moment.
+_loading = threading.Lock()
+_loaded: list[LanguageIdentifier] = []
+
+
 def _identifier() -> LanguageIdentifier:
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    if not _loaded:
+        with _loading:
+            if not _loaded:
+                _loaded.append(LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True))
+    return _loaded[0]
 
 
 def identify_language(text: str) -> str | None:

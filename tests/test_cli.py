@@ -117,12 +117,12 @@ def test_run_then_articles(tmp_path, sources_file, mail):
 
     listed = runner.invoke(app, ["articles", "--db", str(db), "--json"])
     rows = json_lines(listed.stdout)
-    assert len(rows) == 4 and all(ARTICLE_KEYS <= set(row) for row in rows)
+    assert len(rows) == 6 and all(ARTICLE_KEYS <= set(row) for row in rows)
     flagged = json_lines(runner.invoke(app, ["articles", "--db", str(db), "--flagged", "--json"]).stdout)
     with Store(db) as store:
         assert [r["url"] for r in flagged] == [r["url"] for r in store.articles(flagged_only=True)]
         assert "Sup3rSecretPass" not in json.dumps(store.alerts())
-    assert len(flagged) == 2 and all(r["flagged"] for r in flagged)
+    assert len(flagged) == 4 and all(r["flagged"] for r in flagged)
 
     # The alert URL reached the flow as a secret: the Prefect API stored it masked.
     from prefect.client.orchestration import get_client
@@ -156,7 +156,7 @@ def test_demo_twice_sends_one_round_of_alerts(tmp_path):
     db = tmp_path / "demo.db"
     first = runner.invoke(app, ["demo", "--db", str(db)], env={"COLUMNS": "200"})
     assert first.exit_code == 0, first.output
-    assert "2 alert email(s) received" in first.stdout
+    assert "4 alert email(s) received" in first.stdout
     assert "[US–Iran talks · rejected or denied] Iran: We Rejected Trump's Push For A Secret Face To Face Meeting" \
         in first.stdout
     assert "evidence:" in first.stdout
@@ -165,7 +165,7 @@ def test_demo_twice_sends_one_round_of_alerts(tmp_path):
     assert second.exit_code == 0, second.output
     assert "No alert email this time" in second.stdout
     with Store(db) as store:
-        assert [a["status"] for a in store.alerts()] == ["sent", "sent"]
+        assert [a["status"] for a in store.alerts()] == ["sent"] * 4
 
 
 @pytest.mark.slow  # a Prefect server of its own, started on an empty PREFECT_HOME: about 40 s
@@ -178,7 +178,7 @@ def test_demo_runs_on_a_machine_where_prefect_never_ran(tmp_path):
     demo = subprocess.run([sys.executable, "-m", "newswatch", "demo", "--db", str(tmp_path / "demo.db")],
                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert demo.returncode == 0, demo.stderr[-3000:]
-    assert "2 alert email(s) received" in demo.stdout
+    assert "4 alert email(s) received" in demo.stdout
 
 
 def test_demo_serve_is_a_target_for_runs_until_ctrl_c(tmp_path):
@@ -219,8 +219,8 @@ def test_run_with_alerts_queued_then_digest(tmp_path, sources_file, mail):
 
     sent = runner.invoke(app, ["digest", "--db", str(db), "--alert", mail.alert_url()])
     assert sent.exit_code == 0, sent.output
-    assert "Digest: 2 alert(s) sent, 0 failed" in sent.stderr
-    assert [m["subject"] for m in mail.messages] == ["[newswatch] 2 new stories"]
+    assert "Digest: 4 alert(s) sent, 0 failed" in sent.stderr
+    assert [m["subject"] for m in mail.messages] == ["[newswatch] 4 new stories"]
 
     again = runner.invoke(app, ["digest", "--db", str(db), "--alert", mail.alert_url()])
     assert again.exit_code == 0 and "Digest: 0 alert(s) sent" in again.stderr
@@ -236,15 +236,15 @@ def test_alerts_list_retry_and_test(tmp_path, sources_file, mail):
     assert runner.invoke(app, ["run", "--sources", str(sources_file), "--db", str(db), "--alert", dead]).exit_code == 0
 
     listed = json_lines(runner.invoke(app, ["alerts", "list", "--db", str(db), "--json"]).stdout)
-    assert [row["status"] for row in listed] == ["failed", "failed"]
+    assert [row["status"] for row in listed] == ["failed"] * 4
     assert all(row["last_error"] for row in listed)
 
     # Another URL is another channel: the dead channel's alerts are not sent there.
     elsewhere = runner.invoke(app, ["alerts", "retry", "--db", str(db), "--alert", mail.alert_url()])
-    assert elsewhere.exit_code == 0 and "2 alert(s) belong to channels not configured here" in elsewhere.stderr
+    assert elsewhere.exit_code == 0 and "4 alert(s) belong to channels not configured here" in elsewhere.stderr
     assert mail.messages == []
     again = runner.invoke(app, ["alerts", "retry", "--db", str(db), "--alert", dead])
-    assert again.exit_code == 1 and "2 failed again" in again.stderr
+    assert again.exit_code == 1 and "4 failed again" in again.stderr
 
     assert runner.invoke(app, ["alerts", "test", mail.alert_url()]).exit_code == 0
     assert mail.messages[-1]["subject"] == "[newswatch] test message"

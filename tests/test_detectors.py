@@ -546,3 +546,29 @@ def test_a_clitic_that_swallows_the_arabic_article_still_names_the_party():
 def test_people_described_after_their_noun_are_no_party(language, title):
     """Persian and French put the adjective after the noun: "journalists American"."""
     assert not detect(US_IRAN, title=title, text="", language=language).flagged
+
+
+def test_the_language_model_is_loaded_once_by_threads_that_want_it_at_once(monkeypatch):
+    """A run collects its sources in threads: each loading its own copy would cost 70 MB apiece."""
+    import threading
+    import time
+
+    from detectors import _language
+
+    loads = []
+    real = _language.LanguageIdentifier.from_model_file
+
+    def slow_load(*args, **kwargs):
+        loads.append(1)
+        time.sleep(0.2)  # every thread arrives while the first is loading
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_language, "_loaded", [])
+    monkeypatch.setattr(_language.LanguageIdentifier, "from_model_file", slow_load)
+    threads = [threading.Thread(target=_language.identify_language, args=("Iran and the US held talks in Oman.",))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(loads) == 1

@@ -30,18 +30,18 @@ def test_the_monitor_flow_stores_flags_alerts_and_reports_once(tmp_path, site, m
     db = tmp_path / "news.db"
     summary = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
 
-    assert (summary.new, summary.flagged, summary.alerts_sent, summary.failures) == (4, 2, 2, [])
+    assert (summary.new, summary.flagged, summary.alerts_sent, summary.failures) == (6, 4, 4, [])
     with Store(db) as store:
         flagged = {row["url"]: row["flagged"] for row in store.articles()}
     assert flagged == {**{site.url(p): True for p in FLAGGED_PATHS}, **{site.url(p): False for p in NOT_FLAGGED_PATHS}}
-    assert len(mail.messages) == 2
+    assert len(mail.messages) == 4
     with get_client(sync_client=True) as client:
         (report,) = client.read_artifacts(artifact_filter=ArtifactFilter(
             key=ArtifactFilterKey(any_=["monitor-flagged-stories"])), sort=ArtifactSort.CREATED_DESC, limit=1)
-    assert report.data.startswith("# 2 flagged stories this monitor run")
+    assert report.data.startswith("# 4 flagged stories this monitor run")
 
     again = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
-    assert (again.fetched, again.new, again.alerts_sent) == (0, 0, 0) and len(mail.messages) == 2
+    assert (again.fetched, again.new, again.alerts_sent) == (0, 0, 0) and len(mail.messages) == 4
 
 
 def test_alert_urls_from_a_prefect_secret_block(tmp_path, site, mail, sources_file):
@@ -54,7 +54,7 @@ def test_alert_urls_from_a_prefect_secret_block(tmp_path, site, mail, sources_fi
         summary = monitor(sources_file=str(sources_file), db_path=str(tmp_path / "news.db"))
     finally:
         Secret.delete(ALERT_URLS_BLOCK)
-    assert summary.alerts_sent == 2 and len(mail.messages) == 2
+    assert summary.alerts_sent == 4 and len(mail.messages) == 4
 
 
 
@@ -94,19 +94,19 @@ def test_overlapping_monitor_runs_skip_and_alert_once(tmp_path, site, mail, sour
     assert len(mail.messages) == len(FLAGGED_PATHS)  # each story alerted once
     with Store(db) as store:
         urls = [row["url"] for row in store.articles()]
-    assert len(urls) == len(set(urls)) == 4
+    assert len(urls) == len(set(urls)) == 6
 
 
 def test_queued_alerts_go_out_in_the_next_digest(tmp_path, site, mail, sources_file):
     db = tmp_path / "news.db"
     alert = [SecretStr(mail.alert_url())]
     summary = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=alert, alert_mode="queue")
-    assert summary.flagged == 2 and mail.messages == []
+    assert summary.flagged == 4 and mail.messages == []
 
     delivered = digest(db_path=str(db), alert_urls=alert)
-    assert delivered.sent == 2
+    assert delivered.sent == 4
     (message,) = mail.messages
-    assert message["subject"] == "[newswatch] 2 new stories"
+    assert message["subject"] == "[newswatch] 4 new stories"
 
     assert digest(db_path=str(db), alert_urls=alert).sent == 0  # nothing twice
     assert len(mail.messages) == 1
@@ -118,7 +118,7 @@ def test_no_article_text_in_prefect_result_storage(tmp_path, site, mail, sources
     with temporary_settings({PREFECT_RESULTS_PERSIST_BY_DEFAULT: True, PREFECT_LOCAL_STORAGE_PATH: storage}):
         summary = monitor(sources_file=str(sources_file), db_path=str(tmp_path / "news.db"),
                           alert_urls=[SecretStr(mail.alert_url())])
-    assert summary.new == 4
+    assert summary.new == 6
     # Nothing at all: results are pickled and encoded, so a search for the text itself would prove little.
     assert not storage.exists() or not [p for p in storage.rglob("*") if p.is_file()]
 
@@ -142,7 +142,7 @@ def test_a_source_whose_task_fails_fails_alone(tmp_path, site, mail, sources_fil
     monkeypatch.setattr(pipeline, "collect", crash_on_review)
     db = tmp_path / "news.db"
     summary = monitor(sources_file=str(sources_file), db_path=str(db), alert_urls=[SecretStr(mail.alert_url())])
-    assert summary.new == 2 and summary.failed_sources == ["The Statecraft Review"]
+    assert summary.new == 4 and summary.failed_sources == ["The Statecraft Review"]
     assert {reason for _, reason in summary.failures} == {"collecting the source crashed: MemoryError: out of memory"}
     with Store(db) as store:
         assert store.urls_to_retry("The Statecraft Review")  # its pages, for the next run

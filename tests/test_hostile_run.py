@@ -25,9 +25,9 @@ def test_a_run_against_every_hostile_source_at_once_stays_small_ends_in_time_and
     assert result["exit_code"] == 0, result["log_tail"]
     assert result["peak_rss_mb"] < 300 and result["peak_rss_helpers_mb"] < 300
     assert result["wall_s"] < 2 * 10 + 30  # discovery, then the pages: each within the source deadline
-    # The demo's 4 articles, the 2 behind the endless robots.txt, and the run-on sentence (flagged).
+    # The demo's 6 articles, the 2 behind the endless robots.txt, and the run-on sentence (flagged).
     assert result["stored"].count("run-on sentence") == 1 and "run-on sentence" in result["flagged"]
-    assert len(result["stored"]) == 7
+    assert len(result["stored"]) == 9
     errors = result["sources"]
     assert errors["Global Wire Daily"] is None and errors["endless robots.txt"] is None
     assert "body too large" in errors["compression bombs"]
