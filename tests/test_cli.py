@@ -132,10 +132,11 @@ def test_run_then_articles(tmp_path, sources_file, mail):
     assert flow_run.parameters["alert_urls"] == ["**********"]
 
     stories = json_lines(runner.invoke(app, ["stories", "--db", str(db), "--flagged", "--json"]).stdout)
-    assert len(stories) == 2 and all(len(story["urls"]) == 1 and story["outlets"] for story in stories)
+    assert len(stories) == 4 and all(len(story["urls"]) == 1 and story["outlets"] for story in stories)
 
     health = json_lines(runner.invoke(app, ["sources", "--db", str(db), "--json"]).stdout)
-    assert sorted(row["source"] for row in health) == ["Global Wire Daily", "The Statecraft Review"]
+    assert sorted(row["source"] for row in health) == ["Al-Waha Today (Arabic)", "Global Wire Daily",
+                                                        "Payam-e Emrooz (Persian)", "The Statecraft Review"]
     assert all(row["last_success"] and row["consecutive_failures"] == 0 for row in health)
 
 
