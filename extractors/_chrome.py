@@ -6,9 +6,12 @@ the article's own container), and on the extracted lines after it (prompts, file
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import re
 
-from convertdate import islamic, persian
+import jdatetime
+from hijridate import Gregorian
 from lxml import html as lxml_html
 
 from ._article import Removal
@@ -268,9 +271,18 @@ def _is_date_line(line: str, dates: list[set[int]]) -> bool:
 
 def _calendar_dates(year: int, month: int, day: int) -> list[set[int]]:
     """The year and day of a Gregorian date, and of the same date in the calendars news pages print
-    beside or instead of it: the Solar Hijri (Iran, Afghanistan) and the Islamic one."""
-    return [{year, day}] + [{other[0], other[2]} for other in (persian.from_gregorian(year, month, day),
-                                                               islamic.from_gregorian(year, month, day))]
+    beside or instead of it: the Solar Hijri (Iran, Afghanistan) and the Islamic (Umm al-Qura, as
+    Gulf outlets print it; it is defined for 1924–2077 only)."""
+    try:
+        gregorian = datetime.date(year, month, day)
+    except ValueError:  # a page's own date, though no day of the calendar: itself only
+        return [{year, day}]
+    solar = jdatetime.date.fromgregorian(date=gregorian)
+    dates = [{year, day}, {solar.year, solar.day}]
+    with contextlib.suppress(OverflowError):
+        hijri = Gregorian.fromdate(gregorian).to_hijri()
+        dates.append({hijri.year, hijri.day})
+    return dates
 
 
 def _is_table_row(line: str) -> bool:

@@ -462,3 +462,15 @@ def test_repeated_lines_at_the_edges_go_whatever_their_length():
 def test_a_page_of_nothing_but_repeated_lines_is_kept_whole():
     memory = learnt(SIGN_OFF, CREDIT)["gulf-courier.example"]
     assert memory.drop_repeated(f"{CREDIT}\n{SIGN_OFF}") == (f"{CREDIT}\n{SIGN_OFF}", [])
+
+
+def test_a_dateline_in_the_islamic_calendar_is_chrome():
+    from extractors._chrome import filter_chrome_lines
+
+    # 2025-04-12 is 14 Shawwal 1446 (Umm al-Qura), here in Arabic-Indic digits.
+    text, removed = filter_chrome_lines("عقد الوفدان جولة ثانية من المحادثات في مسقط.\nالسبت ١٤ شوال ١٤٤٦ هـ",
+                                        "2025-04-12")
+    assert text == "عقد الوفدان جولة ثانية من المحادثات في مسقط."
+    assert [r.reason for r in removed] == ["dateline or byline"]
+    # Outside the dates the Islamic calendar is defined for here, the Gregorian ones still count.
+    assert filter_chrome_lines("Body of the story.\n3 March 1900", "1900-03-03")[0] == "Body of the story."
