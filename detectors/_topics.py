@@ -13,8 +13,6 @@ _ITEM = r"[\w'’.-]+"
 _WORD = re.compile(r"\w+")
 # The commas that separate the items of a list: Latin, Arabic and CJK.
 COMMAS = ",،、，"
-# The words by which non-party people say where they are from: "physicists from Iran", "University of Tehran".
-_ORIGINS = ("from", "of", "in")
 
 
 @dataclass(frozen=True)
@@ -311,7 +309,8 @@ def _compile_language(topic_id: str, table: dict, path: Path, language: str,
     third_parties = _other_parties(words("third_parties", required=False) + _names_from_files(table, path, topic_id),
                                    words("side_a") + words("side_b"))
     joiners = "|".join(re.escape(normalize(w)) for w in words("list_words", required=False)) or "(?!)"
-    determiner = rf"(?:(?:{'|'.join(re.escape(w) for w in words('determiners', required=False)) or '(?!)'})\s+)?"
+    determiners = "|".join(re.escape(normalize(w)) for w in words("determiners", required=False)) or "(?!)"
+    determiner = rf"(?:(?:{determiners})\s+)?"
     # A word of a subject's phrase, which never introduces a counterpart: "sobre el programa nuclear
     # con Estados Unidos" names the United States as a party, after all.
     counterpart = "|".join(re.escape(normalize(w)) for w in words("counterpart_words", required=False))
