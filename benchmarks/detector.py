@@ -167,7 +167,7 @@ def main() -> None:
               f"{per_thousand_words(topics, on_topic, detect=semantic_detect_topics):.2f} ms per 1,000 words")
 
 
-def print_languages(topics, english: list[dict]) -> None:
+def print_languages(topics, english_cases: list[dict]) -> None:
     """A table per language of its sets, and each language's speed: ms per 1,000 words to detect its
     positive cases run together into one article (nearly every sentence analysed), English's made
     the same way from us_iran_cases, and ms to identify the language of such an article."""
@@ -187,7 +187,7 @@ def print_languages(topics, english: list[dict]) -> None:
     print("\nspeed per language, median per 1,000 words (its positive cases as one article):")
     def one_article(rows: list[dict]) -> str:
         return " ".join(f"{row['title']}. {row['text']}" for row in rows if row["label"])
-    articles = {"en": one_article(english)} | {code: one_article(sets[f"{code} dev"]) for code in codes}
+    articles = {"en": one_article(english_cases)} | {code: one_article(sets[f"{code} dev"]) for code in codes}
     for code, article in articles.items():
         detect_ms = per_thousand_words(topics, [article], detect=partial(detect_topics, language=code))
         identify_ms = statistics.median(_timed(identify_language, article) for _ in range(20))

@@ -193,8 +193,10 @@ def detect(topic: Topic, *, title: str | None, text: str, second_opinion: bool =
         for term in hit.terms:
             terms.setdefault(term.casefold(), term)
     score = _score(weight for _, weight, _ in found)
-    state, state_sentence = _state(topic, headline + [s for s in evidence if s not in headline]) if evidence \
-        else (None, None)
+    state, state_sentence = (None, None)
+    if evidence:  # each sentence normalised once: a pair of sentences is the only one not yet
+        candidates = headline + [s for s in evidence if s not in headline]
+        state, state_sentence = _state(topic, [(s, normalized.get(s) or normalize(s)) for s in candidates])
     return Detection(
         topic=topic.id,
         flagged=score >= topic.threshold,
@@ -210,7 +212,7 @@ def detect(topic: Topic, *, title: str | None, text: str, second_opinion: bool =
     )
 
 
-def _state(topic: Topic, sentences: list[str]) -> tuple[str | None, str | None]:
+def _state(topic: Topic, sentences: list[tuple[str, str]]) -> tuple[str | None, str | None]:
     """The state of the talks the article reports, and the sentence that names it: the state phrase
     that comes first in the first of ``sentences`` that has one (of two that start together, the
     longer). News puts what happened first: the headline, whether or not it is evidence, then the
@@ -218,10 +220,9 @@ def _state(topic: Topic, sentences: list[str]) -> tuple[str | None, str | None]:
     language that puts the main verb last (``Topic.main_verb_last``), the phrase that ends last. A
     negated phrase ("not considering a return"), or a term right after a negation ("not talking
     to"), names the topic's negated state. With no phrase at all, the state is the topic's default,
-    named by no sentence."""
+    named by no sentence. ``sentences`` are each as written and normalised."""
     order = list(topic.states)
-    for written in sentences:
-        sentence = normalize(written)
+    for written, sentence in sentences:
         # Of one state's phrases, the first can win, or in a verb-final language the last.
         found = [(m, state) for state, pattern in topic.states.items()
                  for m in (pattern.finditer(sentence) if topic.main_verb_last else [pattern.search(sentence)]) if m]
