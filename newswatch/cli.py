@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -19,9 +21,10 @@ from urllib.parse import urlsplit
 
 import typer
 from pydantic import SecretStr
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 app = typer.Typer(help="Scheduled news monitoring: fetch, extract, deduplicate, flag US–Iran talks, alert.",
                   no_args_is_help=True, add_completion=False)
@@ -194,13 +197,19 @@ def _summary_line(summary, heading: str = "Monitor run") -> str:
 
 
 def _stories_table(rows: list[dict]) -> Table:
-    table = Table("story", "title", "flagged", "topics and states", "outlets", "copies", title="Stories")
+    table = Table("story", "date", "title", "flagged", "topics and states", "outlets", "copies", "first url",
+                  title="Stories")
     for row in rows:
-        states = "; ".join(f"{t['label'] or t['topic']}: " + " → ".join(h["state"] or "?" for h in t["history"])
-                           for t in row["topics"])
-        table.add_row(str(row["id"]), escape(row["title"] or ""), "[bold red]yes[/]" if row["flagged"] else "no",
-                      escape(states), escape(", ".join(row["outlets"])), str(len(row["urls"])))
+        table.add_row(str(row["id"]), row["day"] or "", escape(row["title"] or ""),
+                      "[bold red]yes[/]" if row["flagged"] else "no", escape(_states(row)),
+                      escape(", ".join(row["outlets"])), str(len(row["urls"])), escape(row["urls"][0]))
     return table
+
+
+def _states(story: dict) -> str:
+    """A story's topics and the states each went through: "US–Iran talks: scheduled → held or ongoing"."""
+    return "; ".join(f"{t['label'] or t['topic']}: " + " → ".join(h["state"] or "?" for h in t["history"])
+                     for t in story["topics"])
 
 
 def _sources_table(rows: list[dict]) -> Table:
@@ -224,12 +233,39 @@ def _alerts_table(rows: list[dict]) -> Table:
 
 
 def _articles_table(rows: list[dict]) -> Table:
-    table = Table("story", "title", "source", "flagged", "topic", "score", "state", title="Stored articles")
+    table = Table("story", "date", "title", "source", "flagged", "topic", "score", "state", "url",
+                  title="Stored articles")
     for row in rows:
-        table.add_row(str(row["story_id"]), escape(row["title"] or row["url"]), escape(row["source"]),
+        table.add_row(str(row["story_id"]), _day(row), escape(row["title"] or ""), escape(row["source"]),
                       "[bold red]yes[/]" if row["flagged"] else "no", escape(row["topic"] or ""), f"{row['score']:.2f}",
-                      row["state"] or "")
+                      row["state"] or "", escape(row["url"]))
     return table
+
+
+def _search_results(rows: list[dict]) -> Group:
+    """Each result as a few lines, as search tools print them: the passage needs the terminal's width."""
+    results = []
+    for rank, row in enumerate(rows, start=1):
+        heading = Text(f"{rank}. ", style="bold").append(row["title"] or "", style="bold")
+        heading.append(f"  {row['source']} · {_day(row)}" + (" · flagged" if row["flagged"] else ""), style="dim")
+        results += [heading, Text("   ").append(_marked(row["snippet"])), Text(f"   {row['url']}\n", style="cyan")]
+    return Group(*results)
+
+
+# What search marks the matched words with in a table's snippet (characters no extracted text holds).
+SNIPPET_MARKS = ("\x02", "\x03")
+
+
+def _marked(snippet: str) -> Text:
+    """A snippet with its matched words (between SNIPPET_MARKS) in bold."""
+    shown = Text()
+    for n, part in enumerate(re.split("[\x02\x03]", snippet)):
+        shown.append(part, style="bold" if n % 2 else "")
+    return shown
+
+
+def _day(row: dict) -> str:
+    return (row["published"] or row["fetched_at"] or "")[:10]
 
 
 def _report(summary, heading: str = "Monitor run") -> None:
@@ -562,7 +598,7 @@ def _classify_input(line: bytes) -> tuple[dict, str | None, str]:
     return item, title, text
 
 
-def _show(rows: list[dict], *, as_json: bool, table: Callable[[list[dict]], Table]) -> None:
+def _show(rows: list[dict], *, as_json: bool, table: Callable[[list[dict]], RenderableType]) -> None:
     """Rows as JSON Lines on stdout, or as a table."""
     if as_json:
         for row in rows:
@@ -571,28 +607,168 @@ def _show(rows: list[dict], *, as_json: bool, table: Callable[[list[dict]], Tabl
         Console().print(table(rows))
 
 
+class Output(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _output(as_json: bool, as_csv: bool) -> Output:
+    if as_json and as_csv:
+        raise _fail("--json and --csv are alternatives: give one")
+    return Output.json if as_json else Output.csv if as_csv else Output.table
+
+
+def _write_csv(rows: list[dict], columns: list[str]) -> None:
+    """Rows as CSV on stdout, a header first: lists and objects as JSON, true/false, empty for none."""
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if (v := row.get(c)) is None else json.dumps(v, ensure_ascii=False)
+                         if isinstance(v, list | dict | bool) else v for c in columns])
+
+
+DEFAULT_TERMINAL_LIMIT = 50
+SinceOption = Annotated[datetime | None, typer.Option(
+    formats=["%Y-%m-%d"], help="Only from this day on (YYYY-MM-DD; published, or fetched when undated).")]
+UntilOption = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Only up to this day, included.")]
+SourceOption = Annotated[list[str] | None, typer.Option("--source", help="Only this source (its name); repeatable.")]
+TopicOption = Annotated[str | None, typer.Option(help="Only what reports this topic (its id in the topics file).")]
+StateOption = Annotated[str | None, typer.Option(help='Only in this state ("held or ongoing").')]
+LangOption = Annotated[str | None, typer.Option("--lang", help="Only in this language (a code: en, fa, ar...).")]
+FlaggedOption = Annotated[bool, typer.Option("--flagged", help="Only flagged ones.")]
+CsvOption = Annotated[bool, typer.Option("--csv", help="CSV with a header instead of a table.")]
+LimitOption = Annotated[int | None, typer.Option(
+    min=0, help=f"At most this many, the most recent (default: {DEFAULT_TERMINAL_LIMIT} on a terminal, "
+                "else all; 0: all).")]
+
+
+def _filters(since: datetime | None = None, until: datetime | None = None, sources: list[str] | None = None,
+             topic: str | None = None, state: str | None = None, language: str | None = None,
+             flagged: bool = False):
+    from storage import Filters
+
+    if since and until and since > until:
+        raise _fail(f"--since {since.date()} is after --until {until.date()}")
+    return Filters(since=since.date() if since else None, until=until.date() if until else None,
+                   sources=tuple(sources or ()), topic=topic, state=state, language=language, flagged=flagged)
+
+
+def _check_found(store, rows: list, filters) -> None:
+    """Nothing found because a filter names something the store never held is one line of error:
+    a misspelt source, topic, state or language."""
+    if rows:
+        return
+    for option, values, column in (("--source", filters.sources, "articles.source"),
+                                   ("--topic", (filters.topic,), "article_topics.topic"),
+                                   ("--state", (filters.state,), "article_topics.state"),
+                                   ("--lang", (filters.language,), "articles.language")):
+        known = store.stored_values(column) if any(values) else set()
+        if unknown := [v for v in values if v and v not in known]:
+            raise _fail(f"{option} {', '.join(unknown)}: the store holds none; it holds "
+                        f"{', '.join(sorted(known)[:12]) or 'nothing yet'}")
+
+
+def _limited(fetch: Callable[[int | None], list[dict]], limit: int | None, output: Output) -> list[dict]:
+    """``fetch(limit)``'s rows, at most ``limit`` (0: all; none given: DEFAULT_TERMINAL_LIMIT when a
+    table goes to a terminal), saying on stderr when some were left out."""
+    if limit is None and output is Output.table and sys.stdout.isatty():
+        limit = DEFAULT_TERMINAL_LIMIT
+    if not limit:
+        return fetch(None)
+    rows = fetch(limit + 1)
+    if len(rows) > limit:
+        console.print(f"the {limit} most recent shown; --limit N shows more, --limit 0 all")
+        rows = rows[1:]
+    return rows
+
+
+ARTICLE_CSV_COLUMNS = ["id", "story_id", "published", "title", "url", "canonical_url", "source", "site_name",
+                       "language", "flagged", "topic", "score", "state", "evidence", "author", "duplicate_of",
+                       "fetched_at"]
+STORY_CSV_COLUMNS = ["id", "day", "title", "flagged", "state", "topics", "outlets", "urls", "first_seen"]
+
+
 @app.command()
 def articles(
     db: DbOption = None,
-    flagged: Annotated[bool, typer.Option("--flagged", help="Only flagged articles.")] = False,
+    flagged: FlaggedOption = False,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    source: SourceOption = None,
+    topic: TopicOption = None,
+    state: StateOption = None,
+    lang: LangOption = None,
+    limit: LimitOption = None,
+    text: Annotated[bool, typer.Option("--text", help="With --json or --csv: each article's text too.")] = False,
     as_json: JsonOption = False,
+    as_csv: CsvOption = False,
 ) -> None:
-    """List stored articles."""
+    """List stored articles, oldest first."""
+    output = _output(as_json, as_csv)
+    filters = _filters(since, until, source, topic, state, lang, flagged)
     with _open_store(db, read_only=True) as store:
-        rows = list(store.articles(flagged_only=flagged))
-    _show(rows, as_json=as_json, table=_articles_table)
+        rows = _limited(lambda n: list(store.articles(filters, limit=n, text=text)), limit, output)
+        _check_found(store, rows, filters)
+    if output is Output.csv:
+        _write_csv(rows, ARTICLE_CSV_COLUMNS + ["text"] * text)
+    else:
+        _show(rows, as_json=output is Output.json, table=_articles_table)
 
 
 @app.command()
 def stories(
     db: DbOption = None,
-    flagged: Annotated[bool, typer.Option("--flagged", help="Only flagged stories.")] = False,
+    flagged: FlaggedOption = False,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    source: SourceOption = None,
+    topic: Annotated[str | None, typer.Option(help="Only stories this topic flagged (its id).")] = None,
+    state: Annotated[str | None, typer.Option(help='Only stories a topic holds in this state now.')] = None,
+    lang: LangOption = None,
+    limit: LimitOption = None,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+) -> None:
+    """Stories, oldest first: each with the outlets and URLs that carried it, its topics and states."""
+    output = _output(as_json, as_csv)
+    filters = _filters(since, until, source, topic, state, lang, flagged)
+    with _open_store(db, read_only=True) as store:
+        rows = _limited(lambda n: store.stories(filters, limit=n), limit, output)
+        _check_found(store, rows, filters)
+    if output is Output.csv:
+        _write_csv([{**row, "topics": _states(row)} for row in rows], STORY_CSV_COLUMNS)
+    else:
+        _show(rows, as_json=output is Output.json, table=_stories_table)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='Words, "a phrase", AND / OR / NOT, prefix* (SQLite FTS5 syntax).')],
+    db: DbOption = None,
+    flagged: FlaggedOption = False,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    source: SourceOption = None,
+    topic: TopicOption = None,
+    state: StateOption = None,
+    lang: LangOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many results, best first.")] = 20,
     as_json: JsonOption = False,
 ) -> None:
-    """Stories: each with the outlets and URLs that carried it."""
+    """Search the stored articles' headlines and texts: best matches first, with the passage that matched."""
+    from storage import SearchError
+
+    filters = _filters(since, until, source, topic, state, lang, flagged)
     with _open_store(db, read_only=True) as store:
-        rows = store.stories(flagged_only=flagged)
-    _show(rows, as_json=as_json, table=_stories_table)
+        try:
+            rows = store.search(query, filters, limit=limit, marks=("**", "**") if as_json else SNIPPET_MARKS)
+        except SearchError as exc:
+            raise _fail(str(exc)) from None
+        _check_found(store, rows, filters)
+    if not rows and not as_json:
+        console.print("no stored article matches")
+    _show(rows, as_json=as_json, table=_search_results)
 
 
 @app.command()

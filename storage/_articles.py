@@ -1,11 +1,11 @@
 """Articles and stories: storing an article with its dedup keys (URL, exact text, near duplicate),
-revisions, and reading articles and stories back."""
+revisions, topics and story states."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import sqlite_utils
 
@@ -275,44 +275,3 @@ class Articles:
                         [*columns.values(), article_id])
         if packed:
             self._index(article_id, packed)
-
-    def stories(self, *, flagged_only: bool = False) -> list[dict]:
-        """Each story with the outlets and URLs that carried it (first copy first), and each topic that
-        flagged it: its state and the history of that state, oldest change first."""
-        where = "where stories.flagged = 1" if flagged_only else ""
-        rows = self.db.query(
-            "select stories.id, stories.title, stories.first_seen, stories.flagged, stories.state, "
-            "json_group_array(coalesce(articles.site_name, articles.source)) as outlets, "
-            "json_group_array(articles.url) as urls "
-            f"from stories join (select * from articles order by id) articles on articles.story_id = stories.id "
-            f"{where} group by stories.id order by stories.id"
-        )
-        topics: dict[int, dict[str, dict]] = {}
-        for change in self.db.query(
-                "select story_states.story_id, story_states.topic, topics.label, story_states.state, "
-                "story_states.previous_state, story_states.article_id, articles.url, story_states.sentence, "
-                "story_states.changed_at from story_states join articles on articles.id = story_states.article_id "
-                "left join topics on topics.id = story_states.topic order by story_states.id"):
-            story_id, topic, label = change.pop("story_id"), change.pop("topic"), change.pop("label")
-            entry = topics.setdefault(story_id, {}).setdefault(topic, {"topic": topic, "label": label, "history": []})
-            entry["state"] = change["state"]
-            entry["history"].append(change)
-        return [{**row, "flagged": bool(row["flagged"]), "outlets": list(dict.fromkeys(json.loads(row["outlets"]))),
-                 "urls": json.loads(row["urls"]), "topics": list(topics.get(row["id"], {}).values())} for row in rows]
-
-    def articles(self, *, flagged_only: bool = False) -> Iterator[dict]:
-        """Stored articles, oldest first, in the shape of `newswatch articles --json`: the best topic's
-        columns, and ``topics``, every topic the article reports (flagged or not)."""
-        where = "where flagged = 1" if flagged_only else ""
-        found: dict[int, list[dict]] = {}
-        for row in self.db.query("select article_id, topic, flagged, score, state from article_topics "
-                                 "order by article_id, score desc"):
-            found.setdefault(row.pop("article_id"), []).append({**row, "flagged": bool(row["flagged"])})
-        for row in self.db.query(
-            "select id, url, canonical_url, title, published, source, site_name, story_id, duplicate_of, topic, "
-            f"flagged, score, state, evidence, author, language, fetched_at from articles {where} order by id"
-        ):
-            row["flagged"] = bool(row["flagged"])
-            row["evidence"] = json.loads(row["evidence"] or "[]")
-            row["topics"] = found.get(row["id"], [])
-            yield row

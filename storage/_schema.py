@@ -174,6 +174,24 @@ def _entry_fingerprints(db: sqlite_utils.Database) -> None:
     db["articles"].add_column("entry_fingerprint", str)
 
 
+def _full_text_index(db: sqlite_utils.Database) -> None:
+    # Search over headlines and texts (FTS5, ranked by bm25). The index holds no text of its own: it
+    # reads the articles table, and triggers keep it in step with every insert, revision and delete.
+    # porter: "talks" finds "talk"; unicode61 with diacritics removed: "Rohani" finds "Rohaní".
+    db.execute("create virtual table articles_fts using fts5(title, text, content='articles', content_rowid='id', "
+               "tokenize='porter unicode61 remove_diacritics 2')")
+    db.execute("create trigger articles_fts_insert after insert on articles begin "
+               "insert into articles_fts (rowid, title, text) values (new.id, new.title, new.text); end")
+    db.execute("create trigger articles_fts_delete after delete on articles begin "
+               "insert into articles_fts (articles_fts, rowid, title, text) values ('delete', old.id, old.title, "
+               "old.text); end")
+    # Only a new headline or text changes what is indexed: a run's other updates cost nothing here.
+    db.execute("create trigger articles_fts_update after update of title, text on articles begin "
+               "insert into articles_fts (articles_fts, rowid, title, text) values ('delete', old.id, old.title, "
+               "old.text); insert into articles_fts (rowid, title, text) values (new.id, new.title, new.text); end")
+    db.execute("insert into articles_fts (articles_fts) values ('rebuild')")
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "articles.matched", _matched_words),
@@ -187,6 +205,7 @@ MIGRATIONS = [
     (10, "near-duplicate signature scheme", _near_duplicate_scheme),
     (11, "topics per article and story, story state history, alerts per state change", _topics_and_states),
     (12, "articles.entry_fingerprint", _entry_fingerprints),
+    (13, "full-text index of articles", _full_text_index),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -13,12 +13,13 @@ from ._errors import StoreError
 from ._health import Health
 from ._http_cache import HttpCache
 from ._outbox import Outbox
+from ._reading import Reading
 from ._schema import migrate, require_current, require_store
 from ._site_lines import SiteLines
 from ._transaction import immediate_transaction
 
 
-class Store(Articles, SiteLines, Outbox, Health, HttpCache, Checkpoints):
+class Store(Articles, Reading, SiteLines, Outbox, Health, HttpCache, Checkpoints):
     """One SQLite file. A run opens one Store and uses it from one thread at a time; writes take the
     write lock up front, so two processes on one file serialise."""
 

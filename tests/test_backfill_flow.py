@@ -22,7 +22,7 @@ from newswatch.cli import app
 from newswatch.loopback import LoopbackSite, Response
 from pipeline import analyse, analysis_pool
 from sources import FetchedPage
-from storage import Store
+from storage import Filters, Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +53,7 @@ def test_the_flow_gives_the_second_opinion_the_extraction_processes_leave_out(tm
     summary = run_backfill(tmp_path, alert_mode="none")
 
     with Store(tmp_path / "news.db") as store:
-        flagged = {row["url"].removeprefix(archive.base_url) for row in store.articles(flagged_only=True)}
+        flagged = {row["url"].removeprefix(archive.base_url) for row in store.articles(Filters(flagged=True))}
     assert flagged == FLAGGED_IN_RANGE | {markets.path} and summary.flagged == len(flagged)
 
 

@@ -14,7 +14,7 @@ import seeds
 from helpers import CHROME, EUROPE_PATH, REJECTED_PATH, TOKYO_PATH, seed_page, seed_paragraphs
 from newswatch.loopback import Response
 from newswatch.cli import app
-from storage import Store
+from storage import Filters, Store
 
 runner = CliRunner()
 EXTRACT_KEYS = {"file", "url", "title", "text", "author", "published", "language"}
@@ -120,7 +120,7 @@ def test_run_then_articles(tmp_path, sources_file, mail):
     assert len(rows) == 6 and all(ARTICLE_KEYS <= set(row) for row in rows)
     flagged = json_lines(runner.invoke(app, ["articles", "--db", str(db), "--flagged", "--json"]).stdout)
     with Store(db) as store:
-        assert [r["url"] for r in flagged] == [r["url"] for r in store.articles(flagged_only=True)]
+        assert [r["url"] for r in flagged] == [r["url"] for r in store.articles(Filters(flagged=True))]
         assert "Sup3rSecretPass" not in json.dumps(store.alerts())
     assert len(flagged) == 4 and all(r["flagged"] for r in flagged)
 
