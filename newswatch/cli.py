@@ -406,6 +406,9 @@ def serve(
     file: Annotated[Path | None, typer.Option(
         "--file", help="The prefect.yaml whose deployments to serve (default: deploy/prefect.yaml).",
         exists=True, dir_okay=False)] = None,
+    feed_port: Annotated[int | None, typer.Option(
+        help="Also serve the Atom feed of flagged stories at http://127.0.0.1:PORT/feed.xml (of NEWSWATCH_DB).")]
+        = None,
 ) -> None:
     """Run the scheduled deployments (monitor, digest, backfill) in this one process, until stopped."""
     from prefect import serve as prefect_serve
@@ -422,6 +425,15 @@ def serve(
         raise _fail(f"{', '.join(f'{n} (polled {s:.0f} s ago)' for n, s in served.items())} already served by "
                     f"another process: one `newswatch serve` at a time (a second would pause them all when it "
                     f"stops). Stop the other first; after it stops, wait {SERVED_WITHIN_SECONDS} s")
+    if feed_port is not None:
+        from .feed_server import FEED_PATH, feed_server, serve_in_background
+
+        try:
+            server = feed_server(lambda topic, url: _feed_document(None, topic, 50, url), port=feed_port)
+        except OSError as exc:
+            raise _fail(f"cannot serve the feed on 127.0.0.1:{feed_port}: {exc.strerror}") from None
+        serve_in_background(server)
+        console.print(f"Atom feed at http://127.0.0.1:{server.server_port}{FEED_PATH}")
     prefect_serve(*deployments)
 
 
@@ -768,7 +780,110 @@ def search(
         _check_found(store, rows, filters)
     if not rows and not as_json:
         console.print("no stored article matches")
+    if rows.ranked:
+        console.print(f"more than {rows.ranked} articles match: the best of the {rows.ranked} most recent are "
+                      "shown; --since, --until or more words narrow it")
     _show(rows, as_json=as_json, table=_search_results)
+
+
+def _topic_label(store, topic: str) -> str:
+    """The label of ``topic``, from the store or the topics file; ValueError naming the known ones."""
+    from detectors import load_topics
+    from pipeline import load_settings
+
+    labels = store.topic_labels()
+    if topic not in labels:
+        labels.update({t.id: t.label for t in load_topics(load_settings().topics)})
+    if topic not in labels:
+        raise ValueError(f"--topic {topic}: no such topic; known: {', '.join(sorted(labels)) or 'none yet'}")
+    return labels[topic]
+
+
+def _feed_document(db: Path | None, topic: str | None, limit: int, self_url: str | None = None) -> bytes:
+    """The Atom feed of the store's flagged stories (of ``topic``); ValueError for an unknown topic."""
+    from pipeline import load_settings
+    from reports import atom_feed
+    from storage import Filters, Store
+
+    path = load_settings(db_path=db).db
+    if not path.exists():
+        raise ValueError(f"no store at {path} yet (a first `newswatch run` makes it)")
+    with Store(path, read_only=True) as store:
+        title = f"newswatch: {_topic_label(store, topic)}" if topic else "newswatch: flagged stories"
+        stories = store.stories(Filters(flagged=True, topic=topic))
+    if topic:  # a story another topic flagged too: only this topic's changes
+        stories = [{**story, "topics": [t for t in story["topics"] if t["topic"] == topic]} for story in stories]
+    return atom_feed(stories, title=title, topic=topic, limit=limit, self_url=self_url)
+
+
+FeedLimitOption = Annotated[int, typer.Option(min=1, help="The latest this many state changes.")]
+
+
+@app.command()
+def feed(
+    db: DbOption = None,
+    topic: Annotated[str | None, typer.Option(help="Only this topic's stories (its id).")] = None,
+    limit: FeedLimitOption = 50,
+    serve_port: Annotated[int | None, typer.Option(
+        "--serve", help="Serve it at http://HOST:PORT/feed.xml (?topic=ID for one topic) until Ctrl-C, made "
+                        "anew at each request, instead of printing it.")] = None,
+    host: Annotated[str, typer.Option(help="With --serve: the address to listen on.")] = "127.0.0.1",
+) -> None:
+    """An Atom feed of flagged stories, one entry per state change, newest first: for any feed reader."""
+    if serve_port is None:
+        sys.stdout.buffer.write(_load(_feed_document, db, topic, limit))
+        return
+    from .feed_server import FEED_PATH, feed_server
+
+    _open_store(db, read_only=True).close()
+    try:
+        server = feed_server(lambda t, url: _feed_document(db, t or topic, limit, url), host=host, port=serve_port)
+    except OSError as exc:
+        raise _fail(f"cannot serve the feed on {host}:{serve_port}: {exc.strerror}") from None
+    console.print(f"Atom feed at http://{host}:{server.server_port}{FEED_PATH}; Ctrl-C stops it")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        console.print("feed server stopped")
+    finally:
+        server.server_close()
+
+
+@app.command()
+def report(
+    since: Annotated[datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="First day (default: six days before --until).")] = None,
+    until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day (default: today).")] = None,
+    topic: Annotated[str | None, typer.Option(help="Only this topic's stories (its id).")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write.")] = Path("report.html"),
+    db: DbOption = None,
+) -> None:
+    """Write an HTML report of a period: stories per day by state (a chart), each story's state changes
+    with evidence, the outlets that carried it, the sources' health. One file, no network needed."""
+    from datetime import date, timedelta
+
+    from pipeline import load_settings
+    from reports import html_report
+    from storage import Filters
+
+    last = until.date() if until else date.today()
+    first = since.date() if since else last - timedelta(days=6)
+    if first > last:
+        raise _fail(f"--since {first} is after --until {last}")
+    dark_after = _load(load_settings).dark_after
+    with _open_store(db, read_only=True) as store:
+        label = _load(_topic_label, store, topic) if topic else None
+        stories = store.stories(Filters(flagged=True, topic=topic))
+        health = store.source_health(dark_after=dark_after)
+    if topic:
+        stories = [{**story, "topics": [t for t in story["topics"] if t["topic"] == topic]} for story in stories]
+    page = html_report(stories, health, since=first, until=last, topic_label=label)
+    try:
+        output.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror}") from None
+    shown = page.count('<article class="story"')
+    console.print(f"wrote {output}: {shown} stories flagged or moved from {first} to {last}")
 
 
 @app.command()

@@ -16,8 +16,18 @@ ARTICLE_COLUMNS = ("articles.id, articles.url, articles.canonical_url, articles.
                    "articles.flagged, articles.score, articles.state, articles.evidence, articles.author, "
                    "articles.language, articles.fetched_at")
 STORED_VALUE_COLUMNS = {"articles.source", "articles.language", "article_topics.topic", "article_topics.state"}
+# Search ranks at most this many matches, the most recent (Reading.search).
+RANKED_MATCHES = 5000
 # Headline matches weigh more than body matches in the ranking (bm25's column weights).
 TITLE_WEIGHT, TEXT_WEIGHT = 5.0, 1.0
+
+
+class SearchResults(list):
+    """Search's rows, best first; ``ranked``: how many matches were ranked, when more matched (else None)."""
+
+    def __init__(self, rows: list[dict], ranked: int | None):
+        super().__init__(rows)
+        self.ranked = ranked
 
 
 class SearchError(ValueError):
@@ -38,18 +48,26 @@ class Reading:
         yield from self._article_rows(rows)
 
     def search(self, query: str, filters: Filters | None = None, *, limit: int | None = 20,
-               marks: tuple[str, str] = ("**", "**")) -> list[dict]:
+               marks: tuple[str, str] = ("**", "**")) -> SearchResults:
         """Articles matching ``query`` (FTS5's syntax: words, "phrases", AND/OR/NOT, prefix*), best
-        first, each with ``snippet``, the passage that matched, its words between ``marks``, and
-        ``relevance`` (bm25, higher is better). SearchError when the query cannot be read."""
+        first, each with ``snippet``, the passage of its text that matched (its lede when only the
+        headline did), the matched words between ``marks``, and
+        ``relevance`` (bm25, higher is better). Of more than RANKED_MATCHES matches, the most
+        recent that many are ranked (``ranked`` says so). SearchError when the query cannot be read."""
         where, params = (filters or Filters()).articles()
-        sql = (f"select {ARTICLE_COLUMNS}, snippet(articles_fts, -1, ?, ?, '…', 24) as snippet, "
-               f"-bm25(articles_fts, {TITLE_WEIGHT}, {TEXT_WEIGHT}) as relevance "
-               f"from articles_fts join articles on articles.id = articles_fts.rowid "
-               f"where articles_fts match ? and {where} order by bm25(articles_fts, {TITLE_WEIGHT}, {TEXT_WEIGHT}) "
-               f"limit ?")
+        # Ranking costs a few microseconds a match: a word most articles hold would take a tenth of a
+        # second on a store of 100,000. The window ranks the latest matches (FTS5 walks them newest
+        # first) and computes the passages of the results alone.
+        window = (f"select articles_fts.rowid as id, bm25(articles_fts, {TITLE_WEIGHT}, {TEXT_WEIGHT}) as score "
+                  f"from articles_fts join articles on articles.id = articles_fts.rowid "
+                  f"where articles_fts match ? and {where} order by articles_fts.rowid desc limit {RANKED_MATCHES}")
+        sql = (f"with latest as materialized ({window}), ranked as (select id, score from latest order by score "
+               f"limit ?) select {ARTICLE_COLUMNS}, snippet(articles_fts, 1, ?, ?, '…', 24) as snippet, "
+               f"-ranked.score as relevance, (select count(*) from latest) as matches from ranked join articles_fts on "
+               f"articles_fts.rowid = ranked.id join articles on articles.id = ranked.id "
+               f"where articles_fts match ? order by ranked.score")
         try:
-            rows = list(self.db.query(sql, [*marks, query, *params, -1 if limit is None else limit]))
+            rows = list(self.db.query(sql, [query, *params, -1 if limit is None else limit, *marks, query]))
         except sqlite3.OperationalError as exc:
             message = str(exc)
             if not message.startswith(("fts5:", "no such column", "unknown special query", "unterminated")):
@@ -57,11 +75,15 @@ class Reading:
             raise SearchError(f"cannot read the search {query!r}: {message.removeprefix('fts5: ')}. Put words "
                               f"with punctuation in double quotes (\"U.S.-Iran\"); AND, OR, NOT are upper case"
                               ) from None
-        return list(self._article_rows(rows))
+        ranked = RANKED_MATCHES if rows and rows[0]["matches"] >= RANKED_MATCHES else None
+        for row in rows:
+            del row["matches"]
+        return SearchResults(list(self._article_rows(rows)), ranked)
 
     def stories(self, filters: Filters | None = None, *, limit: int | None = None) -> list[dict]:
         """Each story, oldest first (with ``limit``, the most recent), with its day (its first
-        article's), the outlets and URLs that carried it (first copy first), and each topic that
+        article's), the outlets and URLs that carried it (first copy first; ``carried_by``: each
+        outlet with the URL of its first copy), and each topic that
         flagged it: its state and the history of that state, oldest change first."""
         where, params = (filters or Filters()).stories()
         rows = self._oldest_first(
@@ -74,7 +96,8 @@ class Reading:
         topics: dict[int, dict[str, dict]] = {}
         for chunk, marks in in_chunks([row["id"] for row in rows]):
             for change in self.db.query(
-                    "select story_states.story_id, story_states.topic, topics.label, story_states.state, "
+                    "select story_states.story_id, story_states.topic, topics.label, story_states.id as change_id, "
+                    "story_states.state, "
                     "story_states.previous_state, story_states.article_id, articles.url, articles.source, "
                     "coalesce(articles.published, articles.fetched_at) as published, story_states.sentence, "
                     "story_states.changed_at from story_states join articles on articles.id = story_states.article_id "
@@ -85,8 +108,17 @@ class Reading:
                                                                           "history": []})
                 entry["state"] = change["state"]
                 entry["history"].append(change)
-        return [{**row, "flagged": bool(row["flagged"]), "outlets": list(dict.fromkeys(json.loads(row["outlets"]))),
-                 "urls": json.loads(row["urls"]), "topics": list(topics.get(row["id"], {}).values())} for row in rows]
+        for row in rows:
+            outlets, urls = json.loads(row["outlets"]), json.loads(row["urls"])
+            first_copies = dict(reversed(list(zip(outlets, urls, strict=True))))
+            row.update(flagged=bool(row["flagged"]), outlets=list(dict.fromkeys(outlets)), urls=urls,
+                       carried_by=[{"outlet": o, "url": first_copies[o]} for o in dict.fromkeys(outlets)],
+                       topics=list(topics.get(row["id"], {}).values()))
+        return rows
+
+    def topic_labels(self) -> dict[str, str]:
+        """{topic id: label} of every topic the store has evidence of."""
+        return {row[0]: row[1] or row[0] for row in self.db.execute("select id, label from topics")}
 
     def stored_values(self, column: str) -> set[str]:
         """The distinct values of ``column`` ("articles.source", "article_topics.state"...): what a

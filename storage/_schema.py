@@ -177,9 +177,11 @@ def _entry_fingerprints(db: sqlite_utils.Database) -> None:
 def _full_text_index(db: sqlite_utils.Database) -> None:
     # Search over headlines and texts (FTS5, ranked by bm25). The index holds no text of its own: it
     # reads the articles table, and triggers keep it in step with every insert, revision and delete.
-    # porter: "talks" finds "talk"; unicode61 with diacritics removed: "Rohani" finds "Rohaní".
+    # Words as written, in any script, case and diacritics aside ("rohani" finds "Rohaní"). No English
+    # stemmer: it would stem German and French words wrongly, and a prefix query ("negotiat*") finds no
+    # stemmed word ("negoti") shorter than itself. Prefixes are how a search takes in a word's forms.
     db.execute("create virtual table articles_fts using fts5(title, text, content='articles', content_rowid='id', "
-               "tokenize='porter unicode61 remove_diacritics 2')")
+               "tokenize='unicode61 remove_diacritics 2')")
     db.execute("create trigger articles_fts_insert after insert on articles begin "
                "insert into articles_fts (rowid, title, text) values (new.id, new.title, new.text); end")
     db.execute("create trigger articles_fts_delete after delete on articles begin "

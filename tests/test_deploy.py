@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import feedparser
 import httpx
 import pytest
 
@@ -204,9 +205,11 @@ def test_newswatch_serve_runs_the_same_deployments(server, site, sources_file, t
     for name in ("monitor", "digest", "backfill"):
         prefect(server, "deployment", "delete", f"newswatch/{name}")
 
+    feed_port = free_port()
+    feed_url = f"http://127.0.0.1:{feed_port}/feed.xml"
     with open(tmp_path / "serve.log", "wb") as log:
-        serving = subprocess.Popen([BIN / "newswatch", "serve"], cwd=ROOT, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        serving = subprocess.Popen([BIN / "newswatch", "serve", "--feed-port", str(feed_port)], cwd=ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and "newswatch/backfill" not in (tmp_path / "serve.log").read_text():
@@ -221,8 +224,13 @@ def test_newswatch_serve_runs_the_same_deployments(server, site, sources_file, t
         assert not any(read_deployment(server, f"newswatch/{name}").paused for name in ("monitor", "digest"))
         deactivate_schedules(server, "newswatch/monitor")
         assert not scheduled_runs(server, "newswatch/monitor")
+        no_store_yet = httpx.get(feed_url)
+        assert no_store_yet.status_code == 404 and "no store at" in no_store_yet.text
         run_and_watch(server, "newswatch/monitor")
         assert stored_paths(site, db) == set(FLAGGED_PATHS + NOT_FLAGGED_PATHS)
+        # The feed the same process serves is made from the store at each request.
+        feed = feedparser.parse(httpx.get(feed_url).content)
+        assert not feed.bozo and {e.link for e in feed.entries} == {site.url(p) for p in FLAGGED_PATHS}
         backfilled = tmp_path / "served-backfill.db"
         run_and_watch(server, "newswatch/backfill", "since=2017-01-01", "until=2017-12-31", f"db_path={backfilled}")
         assert stored_paths(site, backfilled) == {FLAGGED_PATHS[1]}  # the one 2017 article

@@ -52,7 +52,11 @@ def test_query_syntax_phrases_boolean_and_prefix(store):
     assert titles(store.search("nuclear NOT trade")) == ["Envoys meet"]
     assert set(titles(store.search("muscat OR trade"))) == {"Envoys meet", "Talks about trade"}
     assert titles(store.search("musc*")) == ["Envoys meet"]
-    assert set(titles(store.search("talk"))) == {"Envoys meet", "Talks about trade"}  # porter: talks → talk
+    assert set(titles(store.search("talk*"))) == {"Envoys meet", "Talks about trade"}
+    assert titles(store.search("talk")) == [] and titles(store.search("négociations")) == []
+    store.save_article(article(3, "Négociations à Oman", f"{filler(3)} Les négociations reprennent."), NOTHING,
+                       source="A")
+    assert titles(store.search("negociations")) == ["Négociations à Oman"]  # diacritics aside
 
 
 @pytest.mark.parametrize("query", ['"unclosed', "US-Iran", "AND talks", "nosuchcolumn:talks"])
@@ -222,3 +226,15 @@ def test_articles_json_text_limit_and_columns(filled):
     assert "the 1 most recent shown" in table.stderr
     stories = invoke("stories", "--db", str(filled), "--state", "stalled or postponed")
     assert "Talks stall" in stories.stdout and "Envoys meet" not in stories.stdout
+
+
+def test_only_the_most_recent_matches_are_ranked_past_the_window(filled, monkeypatch):
+    import storage._reading
+
+    monkeypatch.setattr(storage._reading, "RANKED_MATCHES", 2)
+    with Store(filled) as store:
+        found = store.search("oman")
+        assert found.ranked == 2 and titles(found) == ["Talks stall", 'Budget "vote" delayed']  # the first is older
+        assert store.search("envoys").ranked is None
+    result = invoke("search", "oman", "--db", str(filled))
+    assert result.exit_code == 0 and "more than 2 articles match" in result.stderr
