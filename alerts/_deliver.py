@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -57,11 +58,12 @@ def _notifier(url: str) -> apprise.Apprise:
     return notifier
 
 
-def _send(spec: str, message: Message) -> None:
+def _send(spec: str, message: Message, attachment: Path | None = None) -> None:
     url = split_channel(spec)[1]
     notifier = _notifier(_shaped(url, message))
     with apprise.LogCapture(level=logging.WARNING) as log:
-        delivered = notifier.notify(title=message.title, body=message.body, body_format=_FORMATS[message.body_format])
+        delivered = notifier.notify(title=message.title, body=message.body, body_format=_FORMATS[message.body_format],
+                                    attach=str(attachment) if attachment else None)
     if not delivered:
         reason = " ".join(log.getvalue().split()) or "apprise reported a failure"
         raise DeliveryError(f"{mask_url(url)}: {reason}")
@@ -83,9 +85,10 @@ def send_alert(spec: str, alert: PendingAlert) -> None:
     _send(spec, render_alert(alert, style=channel_style(spec)))
 
 
-def send_digest(spec: str, pending: list[PendingAlert]) -> None:
-    """Send several alerts as one message, grouped by story, or raise DeliveryError."""
-    _send(spec, render_digest(pending, style=channel_style(spec)))
+def send_digest(spec: str, pending: list[PendingAlert], attachment: Path | None = None) -> None:
+    """Send several alerts as one message, grouped by story (with a file attached, where the
+    channel takes files), or raise DeliveryError."""
+    _send(spec, render_digest(pending, style=channel_style(spec)), attachment)
 
 
 def send_test_message(spec: str) -> None:
@@ -121,12 +124,14 @@ class Deliveries:
 
 
 def deliver_pending(store: Store, urls: list[str], *, mode: str = "each", rate_limit: int = RATE_LIMIT,
-                    rate_window: timedelta = RATE_WINDOW) -> Deliveries:
+                    rate_window: timedelta = RATE_WINDOW,
+                    digest_attachment: Callable[[], Path] | None = None) -> Deliveries:
     """Send every due alert of these channels and record each outcome in the store.
 
     ``mode`` "each" sends one message per alert, but no more than ``rate_limit`` per channel in
     ``rate_window``: the rest go out together as one digest. "digest" sends one message per channel,
-    as does a channel of mode "digest" whatever ``mode`` is.
+    as does a channel of mode "digest" whatever ``mode`` is. ``digest_attachment`` makes the file a
+    digest message carries (called once a digest is sent, not before).
     A failed alert is tried again on a later call once its backoff has passed, and given up after
     the store's attempt limit. An alert sent but not yet recorded when the process dies is sent
     again on the next call: at most one duplicate, never a loss.
@@ -146,7 +151,7 @@ def deliver_pending(store: Store, urls: list[str], *, mode: str = "each", rate_l
                 if len(batch) == 1 and not digest:
                     send_alert(spec, batch[0])
                 else:
-                    send_digest(spec, batch)
+                    send_digest(spec, batch, digest_attachment() if digest_attachment else None)
             except DeliveryError as exc:
                 for alert in batch:
                     if store.mark_alert_failed(alert.alert_id, str(exc)) == "gave up":

@@ -887,6 +887,25 @@ def report(
 
 
 @app.command()
+def browse(
+    db: DbOption = None,
+    port: Annotated[int, typer.Option(help="The port Datasette listens on.")] = 8001,
+    host: Annotated[str, typer.Option(help="The address Datasette listens on.")] = "127.0.0.1",
+) -> None:
+    """Browse the store in Datasette (needs newswatch[datasette]): tables, facets, search, and canned
+    queries for flagged stories, state changes, alerts and source health."""
+    from .browse import serve_datasette
+
+    with _open_store(db, read_only=True) as store:  # a store of the current schema, or one line of error
+        path = store.path
+    try:
+        code = serve_datasette(path, host=host, port=port)
+    except RuntimeError as exc:
+        raise _fail(str(exc)) from None
+    raise typer.Exit(code=code)
+
+
+@app.command()
 def sources(
     db: DbOption = None,
     as_json: JsonOption = False,

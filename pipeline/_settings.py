@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1)
     # A source that fails this many runs in a row raises a "source is dark" notice.
     dark_after: int = Field(default=DEFAULT_DARK_AFTER, ge=1)
+    # A digest message carries the HTML report (`newswatch report`) of this many days, to today.
+    digest_report_days: int | None = Field(default=None, ge=1)
     # Seconds a monitor run waits for another run on the same store to finish before it skips.
     lock_wait: float = Field(default=30.0, ge=0)
     # Host names, addresses or networks (10.0.0.0/8) that may be fetched from although not public.

@@ -5,16 +5,20 @@ them directly, with no Prefect API."""
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from functools import cache, partial
 from itertools import repeat
 from pathlib import Path
 
 from pydantic import SecretStr
 
 import alerts
+import reports
 from detectors import Topic, load_topics, with_second_opinion
 from sources import (
     FetchedPage,
@@ -30,7 +34,7 @@ from sources import (
     load_url_list,
     read_archived,
 )
-from storage import Store
+from storage import Filters, Store
 
 from ._analysis import analyse
 from ._records import Harvest, Plan, RunSummary, add_seconds
@@ -257,12 +261,27 @@ def record_source_health(store: Store, harvests: list[Harvest], run: PreparedRun
 
 
 def deliver(store: Store, run: PreparedRun, *, mode: str | None = None) -> alerts.Deliveries:
-    """Send every due alert of the run's channels (one by one, or as a digest); record each outcome."""
-    outcome = alerts.deliver_pending(store, run.channel_urls(), mode=mode or run.alert_mode)
+    """Send every due alert of the run's channels (one by one, or as a digest, with the report of
+    the last ``digest_report_days`` attached when the settings ask); record each outcome."""
+    with tempfile.TemporaryDirectory(prefix="newswatch-report-") as folder:
+        report = partial(_write_report, store, run.settings, Path(folder)) if run.settings.digest_report_days else None
+        outcome = alerts.deliver_pending(store, run.channel_urls(), mode=mode or run.alert_mode,
+                                         digest_attachment=cache(report) if report else None)
     if outcome.failed or outcome.gave_up:
         log.warning("alerts: %d not delivered (retried later), %d given up after repeated failures",
                     outcome.failed, outcome.gave_up)
     return outcome
+
+
+def _write_report(store: Store, settings: Settings, folder: Path) -> Path:
+    """The HTML report of the last ``settings.digest_report_days`` days, written into ``folder``."""
+    until = date.today()
+    path = folder / f"newswatch-report-{until}.html"
+    path.write_text(reports.html_report(store.stories(Filters(flagged=True)),
+                                        store.source_health(dark_after=settings.dark_after),
+                                        since=until - timedelta(days=settings.digest_report_days - 1), until=until),
+                    encoding="utf-8")
+    return path
 
 
 def monitor_once(run: PreparedRun, store: Store) -> RunSummary:

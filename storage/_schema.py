@@ -180,7 +180,8 @@ def _full_text_index(db: sqlite_utils.Database) -> None:
     # Words as written, in any script, case and diacritics aside ("rohani" finds "Rohaní"). No English
     # stemmer: it would stem German and French words wrongly, and a prefix query ("negotiat*") finds no
     # stemmed word ("negoti") shorter than itself. Prefixes are how a search takes in a word's forms.
-    db.execute("create virtual table articles_fts using fts5(title, text, content='articles', content_rowid='id', "
+    # content="articles", double-quoted: how Datasette and sqlite-utils recognise a table's index.
+    db.execute("create virtual table articles_fts using fts5(title, text, content=\"articles\", content_rowid=id, "
                "tokenize='unicode61 remove_diacritics 2')")
     db.execute("create trigger articles_fts_insert after insert on articles begin "
                "insert into articles_fts (rowid, title, text) values (new.id, new.title, new.text); end")

@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Top to bottom: a package may import those below it, never one above.
-LAYERS = ["newswatch", "flows", "pipeline", "alerts", "sources", "storage", "extractors", "detectors", "seeds"]
+LAYERS = ["newswatch", "flows", "pipeline", "reports", "alerts", "sources", "storage", "extractors", "detectors", "seeds"]
 
 
 def imported_packages(package: str) -> dict[str, set[str]]:

@@ -150,3 +150,60 @@ def test_the_report_renders_in_a_real_browser(db, tmp_path):
     chromium("--hide-scrollbars", "--window-size=1000,1400", f"--screenshot={shot}", url,
              user_data=tmp_path / "profile")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+@pytest.mark.parametrize("days, attached", [(None, False), ("7", True)])
+def test_a_digest_carries_the_report_when_the_settings_ask(db, mail, monkeypatch, days, attached):
+    from alerts import channel_for
+    from pipeline import deliver, load_settings, prepare_run
+
+    url = mail.alert_url()
+    if days:
+        monkeypatch.setenv("NEWSWATCH_DIGEST_REPORT_DAYS", days)
+    run = prepare_run(load_settings(db_path=db, alert_urls=[url]), alert_mode="digest", reads_sources=False)
+    with Store(db) as store:  # two stories of today, alerted to this channel
+        for n in (6, 7):
+            store.save_article(article(n, f"Round {n} of talks", None), flagged("held or ongoing", f"They met, {n}."),
+                               source="Daily", channels=[channel_for(url)])
+        assert deliver(store, run).sent == 2
+    (message,) = mail.messages
+    files = [part for part in message.iter_attachments() if part.get_filename()]
+    if not attached:
+        assert files == []
+        return
+    (report_file,) = files
+    page = report_file.get_content()
+    page = page.decode() if isinstance(page, bytes) else page
+    assert report_file.get_filename().startswith("newswatch-report-") and "<svg" in page
+    assert "Round 6 of talks" in page and "Round 7 of talks" in page  # today's stories are in its period
+    assert "Envoys to meet in Muscat" not in page  # March's are not
+
+
+def test_datasette_runs_every_canned_query_on_a_store(db):
+    """The metadata `newswatch browse` gives Datasette, through Datasette itself (its Python API)."""
+    import asyncio
+
+    from datasette.app import Datasette
+
+    from newswatch.browse import datasette_metadata
+
+    metadata = datasette_metadata(db)
+    queries = metadata["databases"]["news"]["queries"]
+    assert set(queries) == {"flagged_stories", "state_changes", "alerts", "source_health", "search"}
+
+    async def rows(path: str) -> list[dict]:
+        response = await Datasette([str(db)], metadata=metadata).client.get(path)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def run_all() -> dict:
+        return {name: await rows(f"/news/{name}.json?_shape=array&status=&query=muscat") for name in queries}
+
+    found = asyncio.run(run_all())
+    assert [(r["title"], r["state"]) for r in found["flagged_stories"]] == [
+        ("Envoys to meet in Muscat", "held or ongoing"), ("Iran rejects a meeting", "rejected or denied")]
+    assert [r["state"] for r in found["state_changes"]] == ["held or ongoing", "rejected or denied", "scheduled"]
+    assert found["source_health"][0]["source"] == "Gulf Wire" and found["source_health"][0]["consecutive_failures"] == 3
+    assert {r["title"] for r in found["search"]} == {"Envoys to meet in Muscat", "Envoys met in Muscat"}
+    assert found["alerts"] == []  # no channel was configured
+    assert asyncio.run(rows("/news/articles.json?_search=rejects&_shape=array"))[0]["title"] == "Iran rejects a meeting"
