@@ -695,6 +695,18 @@ def _limited(fetch: Callable[[int | None], list[dict]], limit: int | None, outpu
     return rows
 
 
+def _list(db: Path | None, filters, limit: int | None, output: Output, fetch: Callable, write_csv: Callable,
+          table: Callable[[list[dict]], Table]) -> None:
+    """A listing command: ``fetch(store, filters, limit)``'s rows as a table, JSON Lines or CSV."""
+    with _open_store(db, read_only=True) as store:
+        rows = _limited(lambda n: fetch(store, filters, n), limit, output)
+        _check_found(store, rows, filters)
+    if output is Output.csv:
+        write_csv(rows)
+    else:
+        _show(rows, as_json=output is Output.json, table=table)
+
+
 ARTICLE_CSV_COLUMNS = ["id", "story_id", "published", "title", "url", "canonical_url", "source", "site_name",
                        "language", "flagged", "topic", "score", "state", "evidence", "author", "duplicate_of",
                        "fetched_at"]
@@ -717,15 +729,9 @@ def articles(
     as_csv: CsvOption = False,
 ) -> None:
     """List stored articles, oldest first."""
-    output = _output(as_json, as_csv)
-    filters = _filters(since, until, source, topic, state, lang, flagged)
-    with _open_store(db, read_only=True) as store:
-        rows = _limited(lambda n: list(store.articles(filters, limit=n, text=text)), limit, output)
-        _check_found(store, rows, filters)
-    if output is Output.csv:
-        _write_csv(rows, ARTICLE_CSV_COLUMNS + ["text"] * text)
-    else:
-        _show(rows, as_json=output is Output.json, table=_articles_table)
+    _list(db, _filters(since, until, source, topic, state, lang, flagged), limit, _output(as_json, as_csv),
+          lambda store, filters, n: list(store.articles(filters, limit=n, text=text)),
+          lambda rows: _write_csv(rows, ARTICLE_CSV_COLUMNS + ["text"] * text), _articles_table)
 
 
 @app.command()
@@ -743,15 +749,10 @@ def stories(
     as_csv: CsvOption = False,
 ) -> None:
     """Stories, oldest first: each with the outlets and URLs that carried it, its topics and states."""
-    output = _output(as_json, as_csv)
-    filters = _filters(since, until, source, topic, state, lang, flagged)
-    with _open_store(db, read_only=True) as store:
-        rows = _limited(lambda n: store.stories(filters, limit=n), limit, output)
-        _check_found(store, rows, filters)
-    if output is Output.csv:
-        _write_csv([{**row, "topics": _states(row)} for row in rows], STORY_CSV_COLUMNS)
-    else:
-        _show(rows, as_json=output is Output.json, table=_stories_table)
+    _list(db, _filters(since, until, source, topic, state, lang, flagged), limit, _output(as_json, as_csv),
+          lambda store, filters, n: store.stories(filters, limit=n),
+          lambda rows: _write_csv([{**row, "topics": _states(row)} for row in rows], STORY_CSV_COLUMNS),
+          _stories_table)
 
 
 @app.command()

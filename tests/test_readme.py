@@ -1,6 +1,6 @@
-"""The README's alert examples are what a run sends: one monitor run over the demo site, alerting
-a real SMTP server, a Slack webhook and a JSON webhook on loopback, compared with the captures the
-README shows (the demo site's address there is the one `newswatch demo` serves on)."""
+"""The alert examples of the README and docs/alerts.md are what a run sends: one monitor run over
+the demo site, alerting a real SMTP server, a Slack webhook and a JSON webhook on loopback, compared
+with the captures they show (the demo site's address there is the one `newswatch demo` serves on)."""
 
 import json
 import re
@@ -16,15 +16,18 @@ from newswatch.loopback import LoopbackSite, MailSink, Response
 from pipeline import load_settings, monitor_once, prepare_run
 from storage import Store
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+ROOT = Path(__file__).resolve().parents[1]
+# The README shows the email and Slack captures; docs/alerts.md the JSON webhook's.
+SHOWN = (ROOT / "README.md").read_text() + (ROOT / "docs" / "alerts.md").read_text()
 SLACK_PATH = "/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
 
 
 def shown(name: str) -> str:
-    """The code block that follows ``<!-- captured: name -->`` in the README."""
-    found = re.search(rf"<!-- captured: {name} -->\n```\w*\n(.*?)```", README, re.DOTALL)
-    assert found, f"no captured {name} in the README"
-    return found.group(1)
+    """The code block that follows ``<!-- captured: name -->`` in the README or docs/alerts.md (where
+    it is indented as a list item's)."""
+    found = re.search(rf"<!-- captured: {name} -->\n( *)```\w*\n(.*?)```", SHOWN, re.DOTALL)
+    assert found, f"no captured {name} in the README or docs/alerts.md"
+    return re.sub(rf"(?m)^{found.group(1)}", "", found.group(2))
 
 
 @pytest.fixture(scope="module")

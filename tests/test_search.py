@@ -238,3 +238,22 @@ def test_only_the_most_recent_matches_are_ranked_past_the_window(filled, monkeyp
         assert store.search("envoys").ranked is None
     result = invoke("search", "oman", "--db", str(filled))
     assert result.exit_code == 0 and "more than 2 articles match" in result.stderr
+
+
+def test_a_table_on_a_terminal_shows_the_latest_fifty_unless_told(monkeypatch, capsys):
+    import io
+
+    from newswatch.cli import DEFAULT_TERMINAL_LIMIT, Output, _limited
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    rows = [{"id": n} for n in range(1, 121)]
+    fetch = lambda limit: rows[-limit:] if limit else rows  # noqa: E731 (the store's: the latest `limit`)
+    monkeypatch.setattr("sys.stdout", Terminal())
+    shown = _limited(fetch, None, Output.table)
+    assert len(shown) == DEFAULT_TERMINAL_LIMIT == 50 and shown[-1]["id"] == 120 and shown[0]["id"] == 71
+    assert len(_limited(fetch, 0, Output.table)) == 120 and len(_limited(fetch, None, Output.csv)) == 120
+    monkeypatch.setattr("sys.stdout", io.StringIO())  # piped: everything
+    assert len(_limited(fetch, None, Output.table)) == 120
