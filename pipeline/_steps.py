@@ -18,7 +18,6 @@ from pathlib import Path
 from pydantic import SecretStr
 
 import alerts
-import reports
 from detectors import Topic, load_topics, with_second_opinion
 from sources import (
     FetchedPage,
@@ -275,6 +274,8 @@ def deliver(store: Store, run: PreparedRun, *, mode: str | None = None) -> alert
 
 def _write_report(store: Store, settings: Settings, folder: Path) -> Path:
     """The HTML report of the last ``settings.digest_report_days`` days, written into ``folder``."""
+    import reports  # jinja2 and feedgen: not for every process that imports the pipeline (extraction's)
+
     until = date.today()
     path = folder / f"newswatch-report-{until}.html"
     path.write_text(reports.html_report(store.stories(Filters(flagged=True)),
