@@ -859,8 +859,10 @@ def report(
     output: Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write.")] = Path("report.html"),
     db: DbOption = None,
 ) -> None:
-    """Write an HTML report of a period: stories per day by state (a chart), each story's state changes
-    with evidence, the outlets that carried it, the sources' health. One file, no network needed."""
+    """Write an HTML report of a period: a chart of stories per day by state, timelines, outlets, sources.
+
+    One file, nothing to fetch: each story's state changes with the sentences that made them, the
+    outlets that carried it, and the sources' health."""
     from datetime import date, timedelta
 
     from pipeline import load_settings
@@ -893,8 +895,8 @@ def browse(
     port: Annotated[int, typer.Option(help="The port Datasette listens on.")] = 8001,
     host: Annotated[str, typer.Option(help="The address Datasette listens on.")] = "127.0.0.1",
 ) -> None:
-    """Browse the store in Datasette (needs newswatch[datasette]): tables, facets, search, and canned
-    queries for flagged stories, state changes, alerts and source health."""
+    """Browse the store in Datasette (the optional extra "datasette"): tables, facets, search, and
+    canned queries for flagged stories, state changes, alerts and source health."""
     from .browse import serve_datasette
 
     with _open_store(db, read_only=True) as store:  # a store of the current schema, or one line of error

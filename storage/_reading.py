@@ -22,6 +22,18 @@ RANKED_MATCHES = 5000
 TITLE_WEIGHT, TEXT_WEIGHT = 5.0, 1.0
 
 
+# Persian text is typed with Persian yeh and kaf (ی ک) or, on an Arabic keyboard, with Arabic's (ي ك),
+# and the index keeps words as written: a query is also run in each spelling.
+_TO_ARABIC_LETTERS = str.maketrans("\u06cc\u06a9", "\u064a\u0643")
+_TO_PERSIAN_LETTERS = str.maketrans("\u064a\u0643", "\u06cc\u06a9")
+
+
+def _either_spelling(query: str) -> str:
+    """``query``, or, when it holds yeh or kaf, each of its spellings joined by OR."""
+    spellings = dict.fromkeys([query, query.translate(_TO_ARABIC_LETTERS), query.translate(_TO_PERSIAN_LETTERS)])
+    return query if len(spellings) == 1 else " OR ".join(f"({spelling})" for spelling in spellings)
+
+
 class SearchResults(list):
     """Search's rows, best first; ``ranked``: how many matches were ranked, when more matched (else None)."""
 
@@ -67,7 +79,8 @@ class Reading:
                f"articles_fts.rowid = ranked.id join articles on articles.id = ranked.id "
                f"where articles_fts match ? order by ranked.score")
         try:
-            rows = list(self.db.query(sql, [query, *params, -1 if limit is None else limit, *marks, query]))
+            spelt = _either_spelling(query)
+            rows = list(self.db.query(sql, [spelt, *params, -1 if limit is None else limit, *marks, spelt]))
         except sqlite3.OperationalError as exc:
             message = str(exc)
             if not message.startswith(("fts5:", "no such column", "unknown special query", "unterminated")):

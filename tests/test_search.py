@@ -257,3 +257,15 @@ def test_a_table_on_a_terminal_shows_the_latest_fifty_unless_told(monkeypatch, c
     assert len(_limited(fetch, 0, Output.table)) == 120 and len(_limited(fetch, None, Output.csv)) == 120
     monkeypatch.setattr("sys.stdout", io.StringIO())  # piped: everything
     assert len(_limited(fetch, None, Output.table)) == 120
+
+
+def test_persian_yeh_and_kaf_match_whichever_keyboard_typed_them(store):
+    # Article 1 and the first query use Persian's ی and ک; article 2 and the second query Arabic's ي and ك.
+    store.save_article(article(1, "مذاکره در رم", f"{filler(1)} نمایندگان ایران و آمریکا در رم دیدار کردند.",
+                               language="fa"), NOTHING, source="A")
+    store.save_article(article(2, "خبر", f"{filler(2)} سفير ايران در مسكو.", language="fa"), NOTHING, source="B")
+    assert titles(store.search("آمریکا")) == ["مذاکره در رم"]
+    assert titles(store.search("آمريكا")) == ["مذاکره در رم"]  # typed on an Arabic keyboard
+    assert set(titles(store.search("ایران"))) == set(titles(store.search("ايران"))) == {"مذاکره در رم", "خبر"}
+    assert titles(store.search('"سفیر ایران" NOT رم')) == ["خبر"]
+    assert "**آمریکا**" in store.search("آمريكا")[0]["snippet"]  # marked as written
