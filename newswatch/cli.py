@@ -470,6 +470,9 @@ def demo(
             out.print(_email_lines(message))
     else:
         out.print("\nNo alert email this time: every flagged story was already alerted on an earlier run.")
+    out.print(f"\nLook at what it stored:\n  newswatch search 'talks' --db {db}\n"
+              f"  newswatch stories --flagged --db {db}\n"
+              f"  newswatch report --since 2017-01-01 --db {db} -o demo-report.html", highlight=False)
 
 
 def _email_lines(message) -> str:

@@ -3,6 +3,7 @@
 import gzip
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -161,6 +162,13 @@ def test_demo_twice_sends_one_round_of_alerts(tmp_path):
     assert "[US–Iran talks · rejected or denied] Iran: We Rejected Trump's Push For A Secret Face To Face Meeting" \
         in first.stdout
     assert "evidence:" in first.stdout
+    # The commands it suggests next work on its store.
+    suggested = [shlex.split(line)[1:] for line in first.stdout.split("Look at what it stored:\n")[1].splitlines()]
+    assert [command[0] for command in suggested] == ["search", "stories", "report"]
+    for command in suggested:
+        command = [str(tmp_path / "report.html") if arg == "demo-report.html" else arg for arg in command]
+        assert runner.invoke(app, command, env={"COLUMNS": "200"}).exit_code == 0, command
+    assert "Can Rouhani’s Tokyo Trip" in (tmp_path / "report.html").read_text()
 
     second = runner.invoke(app, ["demo", "--db", str(db)], env={"COLUMNS": "200"})
     assert second.exit_code == 0, second.output
