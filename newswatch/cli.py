@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import re
+import shlex
 import signal
 import sys
 import threading
@@ -470,9 +471,10 @@ def demo(
             out.print(_email_lines(message))
     else:
         out.print("\nNo alert email this time: every flagged story was already alerted on an earlier run.")
-    out.print(f"\nLook at what it stored:\n  newswatch search 'talks' --db {db}\n"
-              f"  newswatch stories --flagged --db {db}\n"
-              f"  newswatch report --since 2017-01-01 --db {db} -o demo-report.html", highlight=False)
+    store = shlex.quote(str(db))
+    out.print(f"\nLook at what it stored:\n  newswatch search 'talks' --db {store}\n"
+              f"  newswatch stories --flagged --db {store}\n"
+              f"  newswatch report --since 2017-01-01 --db {store} -o demo-report.html", highlight=False)
 
 
 def _email_lines(message) -> str:
