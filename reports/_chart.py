@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections import Counter
 from datetime import date, timedelta
+from itertools import cycle
 
 from ._changes import StateChange
 
@@ -42,7 +43,7 @@ def stories_per_period_svg(changes: list[StateChange], since: date, until: date)
                      for change in changes)
     states = sorted({state for _, state in counts}, key=lambda s: (list(STATE_COLOURS).index(s)
                                                                      if s in STATE_COLOURS else len(STATE_COLOURS), s))
-    extra = iter(EXTRA_COLOURS * 4)
+    extra = cycle(EXTRA_COLOURS)
     with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 9, "svg.hashsalt": "newswatch"}):
         figure, axes = plt.subplots(figsize=(9, 3))
         bottom = [0] * len(days)

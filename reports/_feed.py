@@ -46,4 +46,3 @@ def _content(change: StateChange) -> str:
     quote = f"<blockquote>{escape(change.sentence)}</blockquote>" if change.sentence else ""
     return (f"<p><b>{escape(change.label)}</b>: {moved} ({escape(change.day)}, {escape(change.source)})</p>{quote}"
             f"<p>Reported by {outlets}</p>")
-

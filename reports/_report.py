@@ -17,15 +17,15 @@ def html_report(stories: list[dict], health: list[dict], *, since: date, until: 
     """The report of ``stories`` (Store.stories, flagged) whose state changed from ``since`` to
     ``until``, each with its whole timeline, and ``health`` (Store.source_health)."""
     changes = state_changes(stories, since=since, until=until)
-    in_period = {change.story["id"] for change in changes}
-    shown = sorted((story for story in stories if story["id"] in in_period),
-                   key=lambda story: max(c.day for c in changes if c.story["id"] == story["id"]), reverse=True)
+    latest = {change.story["id"]: change.day for change in changes}  # changes come oldest first
+    shown = sorted((story for story in stories if story["id"] in latest), key=lambda story: latest[story["id"]],
+                   reverse=True)
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
                                      lstrip_blocks=True)
     template = environment.from_string(resources.files(__package__).joinpath("report.html.j2").read_text("utf-8"))
     return template.render(
         title=f"{topic_label or 'Flagged stories'}, {since.isoformat()} to {until.isoformat()}",
-        since=since, until=until, stories=shown, changes=changes, health=health, colours=STATE_COLOURS,
+        stories=shown, changes=changes, health=health, colours=STATE_COLOURS,
         outlets=len({copy["outlet"] for story in shown for copy in story["carried_by"]}),
         chart=stories_per_period_svg(changes, since, until), period=period_of(since, until),
         generated=datetime.now(UTC).isoformat(timespec="minutes"))

@@ -63,9 +63,9 @@ class Reading:
                marks: tuple[str, str] = ("**", "**")) -> SearchResults:
         """Articles matching ``query`` (FTS5's syntax: words, "phrases", AND/OR/NOT, prefix*), best
         first, each with ``snippet``, the passage of its text that matched (its lede when only the
-        headline did), the matched words between ``marks``, and
-        ``relevance`` (bm25, higher is better). Of more than RANKED_MATCHES matches, the most
-        recent that many are ranked (``ranked`` says so). SearchError when the query cannot be read."""
+        headline did), the matched words between ``marks``, and ``relevance`` (bm25, higher is
+        better). Of more than RANKED_MATCHES matches, the most recent that many are ranked
+        (``ranked`` says so). SearchError when the query cannot be read."""
         where, params = (filters or Filters()).articles()
         # Ranking costs a few microseconds a match: a word most articles hold would take a tenth of a
         # second on a store of 100,000. The window ranks the latest matches (FTS5 walks them newest
